@@ -1,0 +1,67 @@
+#pragma once
+// Hosting helpers shared by every process: a gRPC server with health checking, reflection and
+// per-method metrics; the Prometheus /metrics endpoint; shutdown-signal handling.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class Server;
+class Service;
+}  // namespace grpc
+namespace prometheus {
+class Exposer;
+class Registry;
+}  // namespace prometheus
+
+namespace sase::common {
+
+class GrpcServerHost {
+ public:
+  // Binds listen_addr ("127.0.0.1:0" picks a port), registers services, health (every service
+  // SERVING) and reflection, and counts every RPC in `registry`:
+  //   sase_grpc_server_handled_total{method,code}, sase_grpc_server_handling_seconds{method}.
+  static absl::StatusOr<std::unique_ptr<GrpcServerHost>> Start(const std::string& listen_addr,
+                                                               const std::vector<grpc::Service*>& services,
+                                                               std::shared_ptr<prometheus::Registry> registry);
+  ~GrpcServerHost();
+
+  int port() const { return port_; }
+  grpc::Server& server() { return *server_; }
+  // Marks health NOT_SERVING, then stops accepting and waits (bounded) for in-flight RPCs.
+  void Shutdown();
+
+ private:
+  GrpcServerHost() = default;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+class MetricsEndpoint {
+ public:
+  // Serves GET /metrics on addr ("127.0.0.1:0" picks a port). Fails, never throws, on a busy port.
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& addr,
+                                                                std::shared_ptr<prometheus::Registry> registry);
+  ~MetricsEndpoint();
+  int port() const { return port_; }
+
+ private:
+  MetricsEndpoint() = default;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+};
+
+// Blocks SIGINT/SIGTERM in the calling thread (call first thing in main, before other threads
+// start, so every thread inherits the mask).
+void BlockShutdownSignals();
+// Waits for SIGINT or SIGTERM; returns the signal number.
+int WaitForShutdownSignal();
+
+// Adds sase_build_info{version,service}=1 to the registry.
+void RegisterBuildInfo(prometheus::Registry& registry, const std::string& service);
+
+}  // namespace sase::common

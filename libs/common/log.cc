@@ -1,0 +1,71 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace sase::common {
+namespace {
+
+std::string& ServiceName() {
+  static std::string name = "sase";
+  return name;
+}
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+void InitLogging(std::string_view service) {
+  ServiceName() = std::string(service);
+  if (const char* lvl = std::getenv("SASE_LOG_LEVEL")) {
+    std::string_view v(lvl);
+    if (v == "debug") SetLogLevel(LogLevel::kDebug);
+    if (v == "info") SetLogLevel(LogLevel::kInfo);
+    if (v == "warn") SetLogLevel(LogLevel::kWarn);
+    if (v == "error") SetLogLevel(LogLevel::kError);
+  }
+}
+
+void SetLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
+
+std::string FormatLogLine(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  nlohmann::ordered_json j;
+  j["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  j["level"] = LevelName(level);
+  j["service"] = ServiceName();
+  j["msg"] = std::string(msg);
+  for (const LogField& f : fields) {
+    std::visit([&](const auto& v) { j[f.key] = v; }, f.value);
+  }
+  // Replace invalid UTF-8 instead of throwing.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
+  std::string line = FormatLogLine(level, msg, fields);
+  line.push_back('\n');
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace sase::common

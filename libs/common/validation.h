@@ -1,0 +1,27 @@
+#pragma once
+// Input validation shared by every RPC handler. Each returns InvalidArgument naming the field.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sase::common {
+
+// 1–64 characters of [A-Za-z0-9_.-].
+absl::Status ValidateTenantId(std::string_view tenant_id);
+// A canonical lowercase or uppercase UUID (8-4-4-4-12 hex).
+bool IsUuid(std::string_view s);
+absl::Status ValidateUuid(std::string_view field, std::string_view value);
+// page_size: 0 → default, negative or above max → InvalidArgument naming "page_size".
+absl::StatusOr<int> ResolvePageSize(int32_t page_size, int def, int max);
+// Positive 64-bit id (DingTalk dept ids).
+absl::Status ValidatePositive(std::string_view field, int64_t value);
+
+// Opaque keyset page tokens: base64url("<kind>:<payload>"). Decoding checks the kind.
+std::string EncodePageToken(std::string_view kind, std::string_view payload);
+absl::StatusOr<std::string> DecodePageToken(std::string_view kind, std::string_view token);
+
+}  // namespace sase::common

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds with -Werror, starts a throwaway PostgreSQL,
+# runs every test through CTest, stops PostgreSQL. Exits non-zero on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install_deps.sh"
+export BUILD_DIR=${BUILD_DIR:-$root/build}
+"$root/scripts/build.sh" -DSASE_WERROR=ON
+pgdir="$root/.tmp/test-pg"
+port=${SASE_TEST_PG_PORT:-55432}
+dsn=$("$root/scripts/pg.sh" start "$pgdir" "$port")
+trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
+export SASE_TEST_PG_DSN="$dsn"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300
