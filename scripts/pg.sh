@@ -32,7 +32,7 @@ case "$cmd" in
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 30 -o "$opts" start >/dev/null \
       || { cat "$dir/pg.log" >&2; exit 1; }
     as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 \
-      -c "CREATE ROLE sase LOGIN PASSWORD 'sase'" -c "CREATE DATABASE sase OWNER sase" >/dev/null
+      -c "CREATE ROLE sase LOGIN CREATEDB PASSWORD 'sase'" -c "CREATE DATABASE sase OWNER sase" >/dev/null
     echo "postgresql://sase:sase@127.0.0.1:$port/sase"
     ;;
   stop)

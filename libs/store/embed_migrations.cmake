@@ -1,0 +1,13 @@
+# Writes ${OUT}: AllMigrations() with every schema/NNN_name.sql embedded.
+file(GLOB _sql LIST_DIRECTORIES false "${SCHEMA_DIR}/*.sql")
+list(SORT _sql)
+set(_body "")
+foreach(f ${_sql})
+  get_filename_component(_n ${f} NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.*)$" _m ${_n})
+  math(EXPR _v "${CMAKE_MATCH_1} + 0")
+  file(READ ${f} _text)
+  string(APPEND _body "    {${_v}, \"${CMAKE_MATCH_2}\", R\"sql(${_text})sql\"},\n")
+endforeach()
+file(WRITE ${OUT}.tmp "// Generated from libs/store/schema/*.sql. Do not edit.\n#include \"store/migrations.h\"\n\nnamespace sase::store {\n\nconst std::vector<Migration>& AllMigrations() {\n  static const std::vector<Migration> kAll = {\n${_body}  };\n  return kAll;\n}\n\n}  // namespace sase::store\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
