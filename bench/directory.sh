@@ -34,7 +34,6 @@ t0=$(date +%s.%N)
   --users="$USERS" --departments="$DEPTS" --max_depth="$DEPTH" >&2
 t1=$(date +%s.%N)
 echo "loaded in $(echo "$t1 - $t0" | bc) s" >&2
-"$root/scripts/pg.sh" start "$state/pg" "$PG_PORT" durable >/dev/null 2>&1 || true
 
 "$BUILD_DIR/services/directory/directory" --pg_dsn="$dsn" --listen_addr="127.0.0.1:$DIR_PORT" \
   --metrics_addr=127.0.0.1:0 2>"$state/directory.log" &
