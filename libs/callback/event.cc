@@ -1,0 +1,243 @@
+#include "callback/event.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "callback/error.h"
+#include "nlohmann/json.hpp"
+
+namespace sase::callback {
+namespace {
+
+using Json = nlohmann::json;
+
+struct KindEntry {
+  std::string_view type;
+  EventKind kind;
+};
+
+constexpr std::array<KindEntry, 19> kKinds{{
+    {"check_url", EventKind::kCheckUrl},
+    {"check_create_suite_url", EventKind::kCheckUrl},
+    {"check_update_suite_url", EventKind::kCheckUrl},
+    {"user_add_org", EventKind::kUserAddOrg},
+    {"user_modify_org", EventKind::kUserModifyOrg},
+    {"user_leave_org", EventKind::kUserLeaveOrg},
+    {"user_active_org", EventKind::kUserActiveOrg},
+    {"org_dept_create", EventKind::kOrgDeptCreate},
+    {"org_dept_modify", EventKind::kOrgDeptModify},
+    {"org_dept_remove", EventKind::kOrgDeptRemove},
+    {"org_admin_add", EventKind::kOrgAdminAdd},
+    {"org_admin_remove", EventKind::kOrgAdminRemove},
+    {"label_user_change", EventKind::kLabelUserChange},
+    {"label_conf_add", EventKind::kLabelConfAdd},
+    {"label_conf_modify", EventKind::kLabelConfModify},
+    {"label_conf_del", EventKind::kLabelConfDel},
+    {"org_change", EventKind::kOrgChange},
+    {"org_remove", EventKind::kOrgRemove},
+    {"exclusive_data_transfer", EventKind::kExclusiveDataTransfer},
+}};
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+// First member of `object` whose key equals one of `names` case-insensitively (names in priority
+// order), or nullptr.
+const Json* FindKey(const Json& object, std::initializer_list<std::string_view> names) {
+  if (!object.is_object()) return nullptr;
+  for (std::string_view name : names) {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      if (EqualsIgnoreCase(it.key(), name)) return &it.value();
+    }
+  }
+  return nullptr;
+}
+
+// Looks at the top level first, then in a nested "data" object.
+const Json* FindField(const Json& root, std::initializer_list<std::string_view> names) {
+  if (const Json* v = FindKey(root, names); v != nullptr && !v->is_null()) return v;
+  if (const Json* data = FindKey(root, {"data"}); data != nullptr && data->is_object()) {
+    if (const Json* v = FindKey(*data, names); v != nullptr && !v->is_null()) return v;
+  }
+  return nullptr;
+}
+
+// Non-negative int64 from a JSON integer or a string of decimal digits.
+std::optional<std::int64_t> ToInt64(const Json& v) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
+  if (v.is_number_integer()) {
+    const auto i = v.get<std::int64_t>();
+    if (i < 0) return std::nullopt;
+    return i;
+  }
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty() || s.size() > 19) return std::nullopt;
+    if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+    std::int64_t out = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ToIdString(const Json& v) {
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.empty()) return std::nullopt;
+    return s;
+  }
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  return std::nullopt;
+}
+
+// A single value or an array of values; false when any element is malformed.
+template <typename T, typename Convert>
+bool CollectIds(const Json* field, Convert convert, std::vector<T>& out) {
+  if (field == nullptr) return true;
+  auto add = [&](const Json& item) {
+    std::optional<T> id = convert(item);
+    if (!id.has_value()) return false;
+    if (std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(std::move(*id));
+    return true;
+  };
+  if (!field->is_array()) return add(*field);
+  bool ok = true;
+  for (const Json& item : *field) ok = add(item) && ok;
+  return ok;
+}
+
+std::optional<std::int64_t> ToDeptId(const Json& v) {
+  std::optional<std::int64_t> id = ToInt64(v);
+  if (id.has_value() && *id <= 0) return std::nullopt;
+  return id;
+}
+
+std::string Sha256Hex32(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    return std::string(32, '0');  // EVP_Digest over memory does not fail in practice
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < 16 && i < len; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return hex;
+}
+
+}  // namespace
+
+EventKind EventKindFromType(std::string_view event_type) {
+  for (const KindEntry& entry : kKinds) {
+    if (EqualsIgnoreCase(entry.type, event_type)) return entry.kind;
+  }
+  return EventKind::kUnknown;
+}
+
+std::string_view EventKindName(EventKind kind) {
+  for (const KindEntry& entry : kKinds) {
+    if (entry.kind == kind) return entry.type;
+  }
+  return "unknown";
+}
+
+std::string ComputeDedupeKey(std::string_view event_type, std::string_view event_id,
+                             std::int64_t time_ms, const std::vector<std::string>& user_ids,
+                             const std::vector<std::int64_t>& dept_ids) {
+  if (!event_id.empty()) return std::string(event_id);
+  std::vector<std::string> users = user_ids;
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  std::vector<std::int64_t> depts = dept_ids;
+  std::sort(depts.begin(), depts.end());
+  depts.erase(std::unique(depts.begin(), depts.end()), depts.end());
+  // Length-prefixed so that no two id sets encode alike.
+  std::string canonical;
+  for (const std::string& u : users) {
+    canonical.append("u").append(std::to_string(u.size())).append(":").append(u);
+  }
+  for (std::int64_t d : depts) canonical.append("d").append(std::to_string(d)).append(";");
+  std::string key(event_type);
+  key.append(":").append(std::to_string(time_ms)).append(":").append(Sha256Hex32(canonical));
+  return key;
+}
+
+absl::StatusOr<Event> ParseEvent(std::string_view json, std::int64_t fallback_time_ms) {
+  Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object()) {
+    return MakeError(CallbackError::kBadJson, "message is not a JSON object");
+  }
+  Event event;
+  const Json* type = FindKey(root, {"EventType"});
+  if (type == nullptr || !type->is_string() || type->get_ref<const std::string&>().empty()) {
+    return MakeError(CallbackError::kBadEvent, "EventType missing or not a string");
+  }
+  event.event_type = type->get<std::string>();
+  event.kind = EventKindFromType(event.event_type);
+  const bool strict = event.kind != EventKind::kUnknown;
+
+  if (const Json* id = FindKey(root, {"eventId"}); id != nullptr && !id->is_null()) {
+    if (std::optional<std::string> s = ToIdString(*id)) {
+      event.event_id = std::move(*s);
+    } else if (strict) {
+      return MakeError(CallbackError::kBadEvent, "eventId is not a string");
+    }
+  }
+  if (const Json* corp = FindField(root, {"CorpId", "eventCorpId"});
+      corp != nullptr && corp->is_string()) {
+    event.corp_id = corp->get<std::string>();
+  }
+  if (const Json* t = FindField(root, {"EventTime", "TimeStamp", "eventBornTime"})) {
+    if (std::optional<std::int64_t> ms = ToInt64(*t)) {
+      event.event_time_ms = *ms;
+    } else if (strict) {
+      return MakeError(CallbackError::kBadEvent, "event time is not a non-negative integer");
+    }
+  }
+  std::vector<std::string> users;
+  if (!CollectIds<std::string>(FindField(root, {"UserId", "UserIdList"}), ToIdString, users) &&
+      strict) {
+    return MakeError(CallbackError::kBadEvent, "user ids must be non-empty strings");
+  }
+  std::vector<std::int64_t> depts;
+  if (!CollectIds<std::int64_t>(FindField(root, {"DeptId", "DeptIdList"}), ToDeptId, depts) &&
+      strict) {
+    return MakeError(CallbackError::kBadEvent, "dept ids must be positive integers");
+  }
+  event.user_ids = std::move(users);
+  event.dept_ids = std::move(depts);
+  const std::int64_t key_time = event.event_time_ms != 0 ? event.event_time_ms : fallback_time_ms;
+  event.dedupe_key = ComputeDedupeKey(event.event_type, event.event_id, key_time, event.user_ids,
+                                      event.dept_ids);
+  event.raw_json = std::string(json);
+  return event;
+}
+
+}  // namespace sase::callback
