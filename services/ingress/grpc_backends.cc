@@ -1,0 +1,57 @@
+#include "services/ingress/grpc_backends.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/grpc_status.h"
+#include "sase/dingtalk/v1/sync.grpc.pb.h"
+
+namespace sase::ingress {
+namespace v1 = ::sase::dingtalk::v1;
+
+KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
+  std::shared_ptr<v1::SyncService::Stub> stub = v1::SyncService::NewStub(channel);
+  return [stub, timeout](const std::string& idp_id) -> absl::StatusOr<SourceKeys> {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::GetCallbackKeysRequest req;
+    req.set_idp_id(idp_id);
+    v1::CallbackKeys resp;
+    grpc::Status st = stub->GetCallbackKeys(&ctx, req, &resp);
+    if (!st.ok()) return common::FromGrpcStatus(st);
+    SourceKeys keys;
+    keys.tenant_id = resp.tenant_id();
+    keys.enabled = resp.status() == v1::ENABLED;
+    keys.version = resp.version();
+    keys.keys.token = resp.token();
+    keys.keys.aes_key = resp.aes_key();
+    keys.keys.app_key = resp.app_key();
+    keys.keys.corp_id = resp.corp_id();
+    keys.keys.accept_corp_id_receiver = resp.accept_corp_id_receiver();
+    return keys;
+  };
+}
+
+EventSink MakeGrpcEventSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
+  std::shared_ptr<v1::SyncService::Stub> stub = v1::SyncService::NewStub(channel);
+  return [stub, timeout](const std::string& tenant_id, const std::string& idp_id,
+                         const callback::Event& event) -> absl::StatusOr<bool> {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::SubmitEventsRequest req;
+    req.set_tenant_id(tenant_id);
+    req.set_idp_id(idp_id);
+    v1::InboundEvent* e = req.add_events();
+    e->set_dedupe_key(event.dedupe_key);
+    e->set_event_type(event.event_type);
+    e->set_event_time_ms(event.event_time_ms);
+    for (const std::string& u : event.user_ids) e->add_user_ids(u);
+    for (int64_t d : event.dept_ids) e->add_department_ids(d);
+    e->set_payload_json(event.raw_json);
+    v1::SubmitEventsResponse resp;
+    grpc::Status st = stub->SubmitEvents(&ctx, req, &resp);
+    if (!st.ok()) return common::FromGrpcStatus(st);
+    return resp.accepted() > 0;
+  };
+}
+
+}  // namespace sase::ingress

@@ -1,0 +1,224 @@
+#include "services/ingress/ingress_server.h"
+
+#include <httplib.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "callback/crypto.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sase::ingress {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kIdp[] = "0f8b7c1e-2a3b-4c5d-8e9f-001122334455";
+constexpr char kAesKey[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+constexpr char kToken[] = "tok123";
+constexpr char kAppKey[] = "dingappkey0001";
+
+struct FakeSync {
+  std::mutex mu;
+  callback::CallbackKeys keys{kToken, kAesKey, kAppKey, "dingcorp", false};
+  bool sink_down = false;
+  std::vector<callback::Event> stored;
+  int fetches = 0;
+};
+
+std::string Push(const callback::CallbackKeys& keys, const std::string& json, std::string* query,
+                 int64_t ts_ms = 0, const std::string& receiver = kAppKey) {
+  auto cipher = callback::CallbackCipher::Create(keys.aes_key);
+  std::string encrypt = *cipher->Encrypt(json, receiver);
+  std::string ts = absl::StrCat(ts_ms != 0 ? ts_ms : absl::ToUnixMillis(absl::Now()));
+  std::string nonce = "n0nce";
+  std::string sig = callback::ComputeSignature(keys.token, ts, nonce, encrypt);
+  *query = absl::StrCat("?msg_signature=", sig, "&timestamp=", ts, "&nonce=", nonce);
+  return nlohmann::json{{"encrypt", encrypt}}.dump();
+}
+
+class IngressServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_ = std::make_unique<KeyCache>(
+        [this](const std::string& idp) -> absl::StatusOr<SourceKeys> {
+          std::lock_guard<std::mutex> lock(sync_.mu);
+          ++sync_.fetches;
+          if (idp != kIdp) return absl::NotFoundError("no such source");
+          return SourceKeys{"tenant-a", true, 1, sync_.keys};
+        },
+        KeyCache::Options{.ttl = std::chrono::milliseconds(60000),
+                          .min_refresh_age = std::chrono::milliseconds(0),
+                          .negative_ttl = std::chrono::milliseconds(1000)});
+    IngressOptions opts;
+    opts.max_body_bytes = 4096;
+    server_ = std::make_unique<IngressServer>(
+        opts, *cache_,
+        [this](const std::string& tenant, const std::string& idp, const callback::Event& e) -> absl::StatusOr<bool> {
+          std::lock_guard<std::mutex> lock(sync_.mu);
+          if (sync_.sink_down) return absl::UnavailableError("sync_worker down");
+          EXPECT_EQ(tenant, "tenant-a");
+          EXPECT_EQ(idp, kIdp);
+          for (const auto& s : sync_.stored) {
+            if (s.dedupe_key == e.dedupe_key) return false;
+          }
+          sync_.stored.push_back(e);
+          return true;
+        },
+        registry_);
+    auto port = server_->Start("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.status();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
+  }
+
+  httplib::Result Post(const std::string& idp, const std::string& query, const std::string& body) {
+    return client_->Post(absl::StrCat("/dingtalk/events/", idp, query).c_str(), body, "application/json");
+  }
+
+  std::string Metrics() {
+    prometheus::TextSerializer s;
+    return s.Serialize(registry_.Collect());
+  }
+
+  size_t Stored() {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    return sync_.stored.size();
+  }
+
+  FakeSync sync_;
+  prometheus::Registry registry_;
+  std::unique_ptr<KeyCache> cache_;
+  std::unique_ptr<IngressServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+constexpr char kUserAdd[] =
+    R"({"EventType":"user_add_org","TimeStamp":"1700000000000","UserId":["u1","u2"],"CorpId":"dingcorp"})";
+
+TEST_F(IngressServerTest, ValidPushIsStoredThenAnsweredWithSignedSuccess) {
+  std::string q;
+  std::string body = Push(sync_.keys, kUserAdd, &q);
+  auto res = Post(kIdp, q, body);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Stored(), 1u);
+  auto reply = nlohmann::json::parse(res->body);
+  std::string encrypt = reply["encrypt"];
+  std::string ts = reply["timeStamp"];
+  std::string nonce = reply["nonce"];
+  EXPECT_EQ(reply["msg_signature"], callback::ComputeSignature(kToken, ts, nonce, encrypt));
+  auto decrypted = callback::CallbackCipher::Create(kAesKey)->Decrypt(encrypt);
+  ASSERT_TRUE(decrypted.ok());
+  EXPECT_EQ(decrypted->message, "success");
+  EXPECT_EQ(decrypted->receiver_id, kAppKey);
+
+  // A replay is acknowledged again and stores nothing new.
+  auto again = Post(kIdp, q, body);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(Stored(), 1u);
+  EXPECT_THAT(Metrics(), HasSubstr(R"(sase_ingress_events_total{kind="user_add_org",result="duplicate"} 1)"));
+}
+
+TEST_F(IngressServerTest, CheckUrlIsAnsweredAndNotStored) {
+  std::string q;
+  auto res = Post(kIdp, q, Push(sync_.keys, R"({"EventType":"check_url"})", &q));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Stored(), 0u);
+}
+
+TEST_F(IngressServerTest, UnknownEventTypeIsAcknowledgedAndCountedNotStored) {
+  std::string q;
+  auto res = Post(kIdp, q, Push(sync_.keys, R"({"EventType":"bpms_task_change","TimeStamp":1})", &q));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(Stored(), 0u);
+  EXPECT_THAT(Metrics(), HasSubstr(R"(sase_ingress_events_total{kind="unknown",result="ignored"} 1)"));
+}
+
+TEST_F(IngressServerTest, BadInputIsRejectedWithReasonAndStoresNothing) {
+  std::string q;
+  std::string body = Push(sync_.keys, kUserAdd, &q);
+  struct Case {
+    std::string idp, query, body;
+    int status;
+    std::string reason;
+  };
+  std::string q_old;
+  std::string body_old = Push(sync_.keys, kUserAdd, &q_old, absl::ToUnixMillis(absl::Now()) - 2 * 3600 * 1000);
+  std::string q_recv;
+  std::string body_recv = Push(sync_.keys, kUserAdd, &q_recv, 0, "someone-else");
+  std::string q_bad = q;
+  q_bad.replace(q_bad.find("msg_signature=") + 14, 4, "0000");
+  std::vector<Case> cases = {
+      {"11111111-2222-3333-4444-555555555555", q, body, 404, "unknown_source"},
+      {"not-a-uuid", q, body, 404, "unknown_source"},
+      {kIdp, q_bad, body, 401, "bad_signature"},
+      {kIdp, "?timestamp=1&nonce=x", body, 401, "missing_signature"},
+      {kIdp, q_old, body_old, 401, "bad_timestamp"},
+      {kIdp, q, "not json", 400, "bad_body"},
+      {kIdp, q_recv, body_recv, 400, "wrong_receiver"},
+  };
+  for (const Case& c : cases) {
+    auto res = Post(c.idp, c.query, c.body);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, c.status) << c.reason << ": " << res->body;
+    EXPECT_THAT(res->body, HasSubstr(c.reason));
+    EXPECT_THAT(Metrics(), HasSubstr(absl::StrCat("outcome=\"", c.reason, "\"")));
+  }
+  // Bad base64 with a valid signature over it.
+  std::string ts = absl::StrCat(absl::ToUnixMillis(absl::Now()));
+  std::string sig = callback::ComputeSignature(kToken, ts, "n", "%%%notbase64%%%");
+  auto res = Post(kIdp, absl::StrCat("?signature=", sig, "&timeStamp=", ts, "&nonce=n"),
+                  R"({"encrypt":"%%%notbase64%%%"})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_THAT(res->body, HasSubstr("bad_base64"));
+  EXPECT_EQ(Stored(), 0u);
+}
+
+TEST_F(IngressServerTest, BodyTooLargeIs413AndCounted) {
+  std::string q;
+  auto res = Post(kIdp, "?msg_signature=a&timestamp=1&nonce=n", std::string(8192, 'x'));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_EQ(Stored(), 0u);
+  EXPECT_THAT(Metrics(), HasSubstr("outcome=\"body_too_large\""));
+}
+
+TEST_F(IngressServerTest, StoreUnavailableIs503SoDingTalkRetries) {
+  {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    sync_.sink_down = true;
+  }
+  std::string q;
+  auto res = Post(kIdp, q, Push(sync_.keys, kUserAdd, &q));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(Stored(), 0u);
+}
+
+TEST_F(IngressServerTest, RotatedKeysAreFetchedOnSignatureFailure) {
+  std::string q;
+  ASSERT_EQ(Post(kIdp, q, Push(sync_.keys, kUserAdd, &q))->status, 200);
+  callback::CallbackKeys rotated{"newtoken", "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj", kAppKey, "", false};
+  {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    sync_.keys = rotated;
+  }
+  std::string q2;
+  auto res = Post(kIdp, q2, Push(rotated, R"({"EventType":"user_leave_org","TimeStamp":"5","UserId":["u9"]})", &q2));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Stored(), 2u);
+  EXPECT_THAT(Metrics(), HasSubstr("sase_ingress_key_refreshes_total 1"));
+}
+
+}  // namespace
+}  // namespace sase::ingress

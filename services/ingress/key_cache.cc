@@ -1,0 +1,47 @@
+#include "services/ingress/key_cache.h"
+
+namespace sase::ingress {
+
+absl::StatusOr<std::shared_ptr<const CachedKeys>> KeyCache::Get(const std::string& idp_id, bool refresh) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto nf = not_found_.find(idp_id);
+    if (nf != not_found_.end()) {
+      if (now - nf->second < options_.negative_ttl) {
+        return absl::NotFoundError("unknown identity source");
+      }
+      not_found_.erase(nf);
+    }
+    auto it = entries_.find(idp_id);
+    if (it != entries_.end()) {
+      auto age = now - it->second->fetched_at;
+      bool stale = age >= options_.ttl;
+      bool may_refresh = refresh && age >= options_.min_refresh_age;
+      if (!stale && !may_refresh) return it->second;
+    }
+  }
+  // Fetch outside the lock; concurrent misses may fetch twice, which is harmless.
+  fetches_.fetch_add(1);
+  absl::StatusOr<SourceKeys> fetched = fetcher_(idp_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!fetched.ok()) {
+    if (absl::IsNotFound(fetched.status())) {
+      entries_.erase(idp_id);
+      not_found_[idp_id] = now;
+    } else if (auto it = entries_.find(idp_id); it != entries_.end()) {
+      return it->second;  // sync_worker unreachable: keep serving the keys we have
+    }
+    return fetched.status();
+  }
+  auto entry = std::make_shared<CachedKeys>();
+  entry->tenant_id = fetched->tenant_id;
+  entry->version = fetched->version;
+  entry->fetched_at = now;
+  absl::StatusOr<callback::CallbackCodec> codec = callback::CallbackCodec::Create(fetched->keys);
+  if (codec.ok()) entry->codec = std::make_shared<const callback::CallbackCodec>(std::move(*codec));
+  entries_[idp_id] = entry;
+  return std::shared_ptr<const CachedKeys>(entry);
+}
+
+}  // namespace sase::ingress

@@ -1,0 +1,61 @@
+#pragma once
+// Callback keys of identity sources, fetched from sync_worker (GetCallbackKeys) and cached.
+// An entry is reused until it is older than `ttl`; a caller whose signature check failed asks
+// for a refresh, which is honoured when the entry is older than `min_refresh_age` — so rotating
+// the aes_key or token in the console takes effect without a restart, and bad pushes cannot
+// turn into a refresh storm.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "callback/inbound.h"
+
+namespace sase::ingress {
+
+struct SourceKeys {
+  std::string tenant_id;
+  bool enabled = true;
+  int64_t version = 0;
+  callback::CallbackKeys keys;
+};
+
+// Fetches one source's keys; NotFound for an unknown source, Unavailable when sync_worker is down.
+using KeyFetcher = std::function<absl::StatusOr<SourceKeys>(const std::string& idp_id)>;
+
+struct CachedKeys {
+  std::string tenant_id;
+  int64_t version = 0;
+  std::chrono::steady_clock::time_point fetched_at;
+  // Null when the stored keys are unusable (e.g. no aes_key configured): pushes get 401.
+  std::shared_ptr<const callback::CallbackCodec> codec;
+};
+
+class KeyCache {
+ public:
+  struct Options {
+    std::chrono::milliseconds ttl{60000};
+    std::chrono::milliseconds min_refresh_age{2000};
+    std::chrono::milliseconds negative_ttl{1000};
+  };
+  KeyCache(KeyFetcher fetcher, Options options) : fetcher_(std::move(fetcher)), options_(options) {}
+
+  // `refresh`: the caller's signature check failed against the returned entry.
+  absl::StatusOr<std::shared_ptr<const CachedKeys>> Get(const std::string& idp_id, bool refresh = false);
+
+  int64_t fetches() const { return fetches_.load(); }
+
+ private:
+  KeyFetcher fetcher_;
+  Options options_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const CachedKeys>> entries_;
+  absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> not_found_;
+  std::atomic<int64_t> fetches_{0};
+};
+
+}  // namespace sase::ingress

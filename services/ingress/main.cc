@@ -1,0 +1,90 @@
+// ingress: the public HTTP endpoint (DingTalk event pushes). Holds no database credentials.
+#include <grpcpp/grpcpp.h>
+#include <prometheus/registry.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "common/config.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "services/ingress/grpc_backends.h"
+#include "services/ingress/ingress_server.h"
+
+namespace {
+
+bool SplitHostPort(const std::string& addr, std::string* host, int* port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = addr.substr(0, colon);
+  try {
+    *port = std::stoi(addr.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  return *port >= 0 && *port <= 65535 && !host->empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sase::common::BlockShutdownSignals();
+  sase::common::InitLogging("ingress");
+  std::string listen_addr, metrics_addr, sync_worker_addr;
+  int64_t window_s, max_body, threads, key_ttl_ms, key_refresh_ms, rpc_timeout_ms;
+  sase::common::ConfigParser p("ingress");
+  p.String("listen_addr", &listen_addr, "127.0.0.1:8080", "public HTTP listen address host:port");
+  p.String("metrics_addr", &metrics_addr, "127.0.0.1:9460", "Prometheus /metrics listen address");
+  p.String("sync_worker_addr", &sync_worker_addr, "127.0.0.1:50061", "sync_worker gRPC address");
+  p.Int("timestamp_window_s", &window_s, 3600, "accepted |now - push timestamp| in seconds", {.min = 1, .max = 86400});
+  p.Int("max_body_bytes", &max_body, 65536, "largest accepted push body", {.min = 1024, .max = 16 << 20});
+  p.Int("http_threads", &threads, 64, "HTTP worker threads (concurrent keep-alive connections)", {.min = 2, .max = 4096});
+  p.Int("key_ttl_ms", &key_ttl_ms, 60000, "callback-key cache lifetime", {.min = 0, .max = 3600000});
+  p.Int("key_refresh_min_age_ms", &key_refresh_ms, 2000, "minimum key age before a failed signature refetches",
+        {.min = 0, .max = 600000});
+  p.Int("rpc_timeout_ms", &rpc_timeout_ms, 1500, "deadline of calls into sync_worker (DingTalk waits < 2.5 s)",
+        {.min = 50, .max = 60000});
+  if (absl::Status s = p.Parse(argc, argv, std::getenv); !s.ok()) {
+    if (absl::IsCancelled(s)) {
+      std::cout << s.message();
+      return 0;
+    }
+    std::cerr << "ingress: " << s.message() << "\n";
+    return 2;
+  }
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(listen_addr, &host, &port)) {
+    std::cerr << "ingress: config key listen_addr: expected host:port\n";
+    return 2;
+  }
+  sase::common::LogInfo("starting", {{"config", p.Describe()}});
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  sase::common::RegisterBuildInfo(*registry, "ingress");
+  auto metrics = sase::common::MetricsEndpoint::Start(metrics_addr, registry);
+  if (!metrics.ok()) {
+    sase::common::LogError("cannot start", {{"reason", metrics.status().ToString()}});
+    return 3;
+  }
+  auto channel = grpc::CreateChannel(sync_worker_addr, grpc::InsecureChannelCredentials());
+  auto timeout = std::chrono::milliseconds(rpc_timeout_ms);
+  sase::ingress::KeyCache keys(sase::ingress::MakeGrpcKeyFetcher(channel, timeout),
+                               {.ttl = std::chrono::milliseconds(key_ttl_ms),
+                                .min_refresh_age = std::chrono::milliseconds(key_refresh_ms)});
+  sase::ingress::IngressOptions opts;
+  opts.timestamp_window = std::chrono::seconds(window_s);
+  opts.max_body_bytes = static_cast<size_t>(max_body);
+  opts.worker_threads = static_cast<int>(threads);
+  sase::ingress::IngressServer server(opts, keys, sase::ingress::MakeGrpcEventSink(channel, timeout), *registry);
+  absl::StatusOr<int> bound = server.Start(host, port);
+  if (!bound.ok()) {
+    sase::common::LogError("cannot start", {{"reason", bound.status().ToString()}});
+    return 3;
+  }
+  sase::common::LogInfo("serving", {{"http_port", *bound}, {"metrics_port", (*metrics)->port()}});
+  int sig = sase::common::WaitForShutdownSignal();
+  sase::common::LogInfo("shutting down", {{"signal", sig}});
+  server.Stop();
+  return 0;
+}
