@@ -9,6 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 out=${FUZZ_OUT:-$root/build-fuzz}
 mkdir -p "$out/corpus"
+"$root/scripts/install_deps.sh"
+if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed"; then
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev >&2
+fi
 
 cxx=${CXX_FUZZ:-clang++}
 # shellcheck disable=SC2046
