@@ -1,0 +1,376 @@
+#include "dingtalk_sim/sim_server.h"
+
+#include <httplib.h>
+
+#include <map>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sase::dingtalk_sim {
+namespace {
+
+using nlohmann::json;
+
+class SimServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SimOptions opt;
+    opt.generator = {.seed = 11, .users = 400, .departments = 30, .max_depth = 4};
+    opt.qps = 0;
+    opt.threads = 4;
+    auto s = SimServer::Start(opt);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    opt_ = opt;
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(10, 0);
+  }
+
+  json Parse(const httplib::Result& r) {
+    if (!r) {
+      ADD_FAILURE() << "no response: " << httplib::to_string(r.error());
+      return json();
+    }
+    return json::parse(r->body, nullptr, false);
+  }
+
+  std::string Token() {
+    auto r = client_->Get(("/gettoken?appkey=" + opt_.app_key + "&appsecret=" + opt_.app_secret).c_str());
+    json j = Parse(r);
+    EXPECT_EQ(j["errcode"], 0) << j;
+    return j.value("access_token", "");
+  }
+
+  json Old(const std::string& path, const json& body, const std::string& token) {
+    auto r = client_->Post((path + "?access_token=" + token).c_str(), body.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+    return Parse(r);
+  }
+  json Old(const std::string& path, const json& body) { return Old(path, body, Token()); }
+
+  json Admin(const std::string& path, const json& body = json::object(), int want_status = 200) {
+    auto r = client_->Post(path.c_str(), body.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == want_status) << path << " " << (r ? r->body : "no response");
+    return Parse(r);
+  }
+  json AdminGet(const std::string& path) { return Parse(client_->Get(path.c_str())); }
+
+  SimOptions opt_;
+  std::unique_ptr<SimServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(SimServerTest, TokensAndBadCredentials) {
+  const std::string t1 = Token();
+  EXPECT_EQ(t1.size(), 32u);
+  EXPECT_EQ(Token(), t1);  // same token while valid
+
+  json bad = Parse(client_->Get(("/gettoken?appkey=" + opt_.app_key + "&appsecret=wrong").c_str()));
+  EXPECT_EQ(bad["errcode"], 40096);
+  EXPECT_EQ(bad["errmsg"], "不合法的appKey或appSecret");
+
+  auto ok = client_->Post("/v1.0/oauth2/accessToken", json{{"appKey", opt_.app_key}, {"appSecret", opt_.app_secret}}.dump(),
+                          "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  json okj = json::parse(ok->body);
+  EXPECT_EQ(okj["expireIn"], 7200);
+  EXPECT_EQ(okj["accessToken"], t1);
+  EXPECT_FALSE(okj.contains("code"));
+
+  auto r = client_->Post("/v1.0/oauth2/accessToken", json{{"appKey", "test"}, {"appSecret", "test"}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["code"], "invalidClientIdOrSecret");
+  EXPECT_EQ(j["message"], "无效的clientId或者clientSecret");
+  EXPECT_EQ(j["requestid"].get<std::string>().size(), 36u);
+}
+
+TEST_F(SimServerTest, UserListPagesExactlyDirectMembers) {
+  json dump = AdminGet("/admin/org");
+  const std::string token = Token();
+  std::map<int64_t, std::multiset<std::string>> expected;
+  for (const json& u : dump["users"]) {
+    for (const json& d : u["dept_id_list"]) expected[d.get<int64_t>()].insert(u["userid"].get<std::string>());
+  }
+  ASSERT_EQ(dump["departments"].size(), 30u);
+  for (const json& dept : dump["departments"]) {
+    const int64_t id = dept["dept_id"];
+    std::multiset<std::string> got;
+    int64_t cursor = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+      json j = Old("/topapi/v2/user/list", {{"dept_id", id}, {"cursor", cursor}, {"size", 7}}, token);
+      ASSERT_EQ(j["errcode"], 0) << j;
+      ASSERT_TRUE(j.contains("request_id"));
+      const json& result = j["result"];
+      EXPECT_LE(result["list"].size(), 7u);
+      for (const json& u : result["list"]) {
+        got.insert(u["userid"].get<std::string>());
+        EXPECT_TRUE(u["leader"].is_boolean());
+        EXPECT_NE(std::find(u["dept_id_list"].begin(), u["dept_id_list"].end(), json(id)), u["dept_id_list"].end());
+      }
+      if (!result["has_more"].get<bool>()) {
+        EXPECT_FALSE(result.contains("next_cursor"));
+        break;
+      }
+      cursor = result["next_cursor"];
+    }
+    EXPECT_EQ(got, expected[id]) << "dept " << id;
+    EXPECT_EQ(static_cast<int64_t>(got.size()), dept["owning_member_count"].get<int64_t>());
+  }
+  json count = Old("/topapi/user/count", {{"only_active", false}}, token);
+  EXPECT_EQ(count["result"]["count"], 400);
+}
+
+TEST_F(SimServerTest, ListSubWalksTheWholeTree) {
+  json dump = AdminGet("/admin/org");
+  const std::string token = Token();
+  std::set<int64_t> seen = {1};
+  std::vector<int64_t> queue = {1};
+  while (!queue.empty()) {
+    const int64_t id = queue.back();
+    queue.pop_back();
+    json sub = Old("/topapi/v2/department/listsub", {{"dept_id", id}}, token);
+    ASSERT_EQ(sub["errcode"], 0) << sub;
+    json ids = Old("/topapi/v2/department/listsubid", {{"dept_id", id}}, token);
+    ASSERT_EQ(ids["result"]["dept_id_list"].size(), sub["result"].size());
+    for (const json& d : sub["result"]) {
+      EXPECT_EQ(d["parent_id"], id);
+      EXPECT_TRUE(d.contains("name") && d.contains("create_dept_group") && d.contains("auto_add_user"));
+      EXPECT_TRUE(seen.insert(d["dept_id"].get<int64_t>()).second);
+      queue.push_back(d["dept_id"]);
+    }
+  }
+  std::set<int64_t> all;
+  for (const json& d : dump["departments"]) all.insert(d["dept_id"].get<int64_t>());
+  EXPECT_EQ(seen, all);
+  json root = Old("/topapi/v2/department/get", {{"dept_id", 1}}, token);
+  EXPECT_EQ(root["result"]["dept_id"], 1);
+  EXPECT_EQ(root["result"]["member_count"], 400);
+  // Default dept_id of listsub is the root.
+  EXPECT_EQ(Old("/topapi/v2/department/listsub", json::object(), token)["result"].size(),
+            Old("/topapi/v2/department/listsub", {{"dept_id", 1}}, token)["result"].size());
+}
+
+TEST_F(SimServerTest, ErrorBodies) {
+  auto missing = client_->Post("/topapi/user/count", R"({"only_active":false})", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(json::parse(missing->body)["errcode"], 41001);
+  json bad = Old("/topapi/user/count", {{"only_active", false}}, "nosuchtoken");
+  EXPECT_EQ(bad["errcode"], 40014);
+  EXPECT_EQ(bad["errmsg"], "不合法的access_token");
+
+  const std::string token = Token();
+  EXPECT_EQ(Old("/topapi/v2/department/get", {{"dept_id", 999}}, token)["errcode"], 60003);
+  EXPECT_EQ(Old("/topapi/v2/department/listsub", {{"dept_id", 999}}, token)["errcode"], 60003);
+  EXPECT_EQ(Old("/topapi/v2/user/list", {{"dept_id", 999}, {"cursor", 0}, {"size", 10}}, token)["errcode"], 60003);
+  EXPECT_EQ(Old("/topapi/v2/user/list", {{"dept_id", 1}, {"cursor", 0}, {"size", 101}}, token)["errcode"], 40035);
+  json nouser = Old("/topapi/v2/user/get", {{"userid", "nobody"}}, token);
+  EXPECT_EQ(nouser["errcode"], 60121);
+  EXPECT_EQ(nouser["errmsg"], "找不到该用户");
+  EXPECT_EQ(Old("/topapi/user/getbyunionid", {{"unionid", "nosuchunionid"}}, token)["errcode"], 60121);
+
+  // Expired by admin -> 42001; a new gettoken issues a fresh token.
+  Admin("/admin/tokens/expire");
+  EXPECT_EQ(Old("/topapi/user/count", {{"only_active", false}}, token)["errcode"], 42001);
+  const std::string fresh = Token();
+  EXPECT_NE(fresh, token);
+  EXPECT_EQ(Old("/topapi/user/count", {{"only_active", false}}, fresh)["errcode"], 0);
+
+  // errcode 88 wrapping.
+  Admin("/admin/throttle", {{"token_error_style", "88"}});
+  json wrapped = Old("/topapi/user/count", {{"only_active", false}}, "nosuchtoken");
+  EXPECT_EQ(wrapped["errcode"], 88);
+  EXPECT_EQ(wrapped["sub_code"], "40014");
+  EXPECT_EQ(wrapped["errmsg"], "ding talk error[subcode=40014,submsg=不合法的access_token]");
+}
+
+TEST_F(SimServerTest, ThrottlingInBothStyles) {
+  const std::string token = Token();
+  Admin("/admin/throttle", {{"qps", 3}, {"style", "90018"}});
+  int throttled = 0, ok = 0;
+  for (int i = 0; i < 10; ++i) {
+    json j = Old("/topapi/user/count", {{"only_active", true}}, token);
+    if (j["errcode"] == 90018) {
+      ++throttled;
+    } else if (j["errcode"] == 0) {
+      ++ok;
+    } else {
+      ADD_FAILURE() << j;
+    }
+  }
+  EXPECT_GT(throttled, 0);
+  EXPECT_GE(ok, 3);
+  // Per API: another API still has its own budget.
+  EXPECT_EQ(Old("/topapi/v2/department/get", {{"dept_id", 1}}, token)["errcode"], 0);
+
+  Admin("/admin/throttle", {{"style", "88"}});
+  int wrapped = 0;
+  for (int i = 0; i < 10; ++i) {
+    json j = Old("/topapi/user/count", {{"only_active", true}}, token);
+    if (j["errcode"] == 88) {
+      EXPECT_EQ(j["sub_code"], "90018");
+      EXPECT_TRUE(j.contains("sub_msg") && j.contains("request_id"));
+      ++wrapped;
+    }
+  }
+  EXPECT_GT(wrapped, 0);
+  json counters = AdminGet("/admin/counters");
+  EXPECT_EQ(counters["throttled_total"], throttled + wrapped);
+  EXPECT_GE(counters["calls"]["/topapi/user/count"].get<int64_t>(), 20);
+
+  Admin("/admin/throttle", {{"qps", 0}});
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Old("/topapi/user/count", {{"only_active", true}}, token)["errcode"], 0);
+}
+
+TEST_F(SimServerTest, AdminMutationsVisibleInApi) {
+  const std::string token = Token();
+  json d = Admin("/admin/depts/add", {{"name", "新研发中心"}, {"parent_id", 1}});
+  const int64_t dept = d["dept_id"];
+  json u = Admin("/admin/users/add", {{"userid", "lisi"}, {"name", "李四"}, {"dept_id_list", {dept}}, {"title", "工程师"}});
+  EXPECT_EQ(u["userid"], "lisi");
+  EXPECT_EQ(u["events"], json({"user_add_org"}));
+
+  json got = Old("/topapi/v2/user/get", {{"userid", "lisi"}}, token);
+  ASSERT_EQ(got["errcode"], 0) << got;
+  EXPECT_EQ(got["result"]["name"], "李四");
+  EXPECT_EQ(got["result"]["title"], "工程师");
+  EXPECT_EQ(got["result"]["dept_id_list"], json({dept}));
+  json list = Old("/topapi/v2/user/list", {{"dept_id", dept}, {"cursor", 0}, {"size", 10}}, token);
+  ASSERT_EQ(list["result"]["list"].size(), 1u);
+
+  Admin("/admin/users/modify", {{"userid", "lisi"}, {"name", "李四四"}, {"email", nullptr}});
+  got = Old("/topapi/v2/user/get", {{"userid", "lisi"}}, token);
+  EXPECT_EQ(got["result"]["name"], "李四四");
+  EXPECT_FALSE(got["result"].contains("email"));
+
+  Admin("/admin/users/move", {{"userid", "lisi"}, {"dept_id_list", {1}}});
+  EXPECT_EQ(Old("/topapi/v2/user/list", {{"dept_id", dept}, {"cursor", 0}, {"size", 10}}, token)["result"]["list"].size(), 0u);
+  Admin("/admin/depts/modify", {{"dept_id", dept}, {"name", "改名部门"}});
+  EXPECT_EQ(Old("/topapi/v2/department/get", {{"dept_id", dept}}, token)["result"]["name"], "改名部门");
+  Admin("/admin/depts/remove", {{"dept_id", dept}});
+  EXPECT_EQ(Old("/topapi/v2/department/get", {{"dept_id", dept}}, token)["errcode"], 60003);
+  Admin("/admin/users/remove", {{"userid", "lisi"}});
+  EXPECT_EQ(Old("/topapi/v2/user/get", {{"userid", "lisi"}}, token)["errcode"], 60121);
+
+  // Errors of the admin API itself.
+  Admin("/admin/users/remove", {{"userid", "lisi"}}, 404);
+  Admin("/admin/users/add", {{"name", "x"}, {"dept_id_list", {424242}}}, 404);
+  Admin("/admin/depts/remove", {{"dept_id", 1}}, 400);
+
+  json events = AdminGet("/admin/events")["events"];
+  std::vector<std::string> types;
+  for (const json& e : events) types.push_back(e["EventType"]);
+  EXPECT_THAT(types, ::testing::ElementsAre("org_dept_create", "user_add_org", "user_modify_org", "user_modify_org",
+                                            "org_dept_modify", "org_dept_remove", "user_leave_org"));
+  EXPECT_EQ(events[1]["userId"], json({"lisi"}));
+  EXPECT_EQ(events[0]["deptId"], json({dept}));
+}
+
+TEST_F(SimServerTest, OAuthChainAndFreeLogin) {
+  json dump = AdminGet("/admin/org");
+  const std::string userid = dump["users"][5]["userid"];
+  const std::string code = Admin("/admin/auth_codes", {{"userid", userid}})["authCode"];
+  json req = {{"clientId", opt_.app_key}, {"clientSecret", opt_.app_secret}, {"code", code}, {"grantType", "authorization_code"}};
+  auto r = client_->Post("/v1.0/oauth2/userAccessToken", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json tok = json::parse(r->body);
+  EXPECT_EQ(tok["expireIn"], 7200);
+  EXPECT_EQ(tok["corpId"], opt_.corp_id);
+  // Codes are single use.
+  auto again = client_->Post("/v1.0/oauth2/userAccessToken", req.dump(), "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 400);
+
+  auto me = client_->Get("/v1.0/contact/users/me", {{"x-acs-dingtalk-access-token", tok["accessToken"].get<std::string>()}});
+  ASSERT_TRUE(me);
+  ASSERT_EQ(me->status, 200) << me->body;
+  json mej = json::parse(me->body);
+  EXPECT_EQ(mej["unionId"], dump["users"][5]["unionid"]);
+  EXPECT_EQ(mej["nick"], dump["users"][5]["name"]);
+  EXPECT_FALSE(mej.contains("userid"));
+
+  json by = Old("/topapi/user/getbyunionid", {{"unionid", mej["unionId"]}});
+  ASSERT_EQ(by["errcode"], 0) << by;
+  EXPECT_EQ(by["result"]["userid"], userid);
+  EXPECT_EQ(by["result"]["contact_type"], 0);
+
+  auto nohdr = client_->Get("/v1.0/contact/users/me");
+  ASSERT_TRUE(nohdr);
+  EXPECT_EQ(nohdr->status, 400);
+  EXPECT_EQ(json::parse(nohdr->body)["code"], "AuthenticationFailed.MissingParameter");
+  auto badtok = client_->Get("/v1.0/contact/users/me", {{"x-acs-dingtalk-access-token", "bogus"}});
+  ASSERT_TRUE(badtok);
+  EXPECT_EQ(badtok->status, 400);
+  EXPECT_EQ(json::parse(badtok->body)["code"], "InvalidAuthentication");
+
+  // Free login (免登): code -> getuserinfo -> userid, single use.
+  const std::string fl = Admin("/admin/free_login_codes", {{"userid", userid}})["code"];
+  json info = Old("/topapi/v2/user/getuserinfo", {{"code", fl}});
+  ASSERT_EQ(info["errcode"], 0) << info;
+  EXPECT_EQ(info["result"]["userid"], userid);
+  EXPECT_EQ(info["result"]["unionid"], mej["unionId"]);
+  EXPECT_EQ(Old("/topapi/v2/user/getuserinfo", {{"code", fl}})["errcode"], 40078);
+}
+
+TEST_F(SimServerTest, InjectedFaults) {
+  const std::string token = Token();
+  Admin("/admin/faults", {{"error_rate", 1.0}});
+  auto r = client_->Post(("/topapi/user/count?access_token=" + token).c_str(), R"({"only_active":true})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_THAT(r->body, ::testing::HasSubstr("502 Bad Gateway"));
+
+  Admin("/admin/faults", {{"error_rate", 0}, {"busy_rate", 1.0}});
+  EXPECT_EQ(Old("/topapi/user/count", {{"only_active", true}}, token)["errcode"], -1);
+
+  Admin("/admin/faults", {{"busy_rate", 0}, {"ip_ban_rate", 1.0}});
+  r = client_->Post(("/topapi/user/count?access_token=" + token).c_str(), R"({"only_active":true})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->get_header_value("Content-Type"), ::testing::HasSubstr("text/html"));
+  EXPECT_TRUE(json::parse(r->body, nullptr, false).is_discarded());
+
+  Admin("/admin/faults", {{"ip_ban_rate", 0}, {"drop_rate", 1.0}});
+  httplib::Client fresh("127.0.0.1", server_->port());
+  auto dropped = fresh.Post(("/topapi/user/count?access_token=" + token).c_str(), R"({"only_active":true})",
+                            "application/json");
+  EXPECT_FALSE(dropped);
+
+  Admin("/admin/faults", {{"drop_rate", 0}, {"latency_ms", 150}});
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Old("/topapi/user/count", {{"only_active", true}}, token)["errcode"], 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+  Admin("/admin/faults", {{"latency_ms", 0}});
+
+  json counters = AdminGet("/admin/counters");
+  EXPECT_EQ(counters["faults"]["error"], 1);
+  EXPECT_EQ(counters["faults"]["drop"], 1);
+  Admin("/admin/faults", {{"error_rate", 2}}, 400);
+}
+
+TEST_F(SimServerTest, FailedCallbackList) {
+  Admin("/admin/failed_events", {{"type", "user_add_org"}, {"user_ids", {"zhangsan"}}});
+  Admin("/admin/failed_events", {{"type", "org_dept_create"}, {"dept_ids", {123}}});
+  const std::string token = Token();
+  auto r = client_->Get(("/call_back/get_call_back_failed_result?access_token=" + token).c_str());
+  ASSERT_TRUE(r);
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["errcode"], 0);
+  EXPECT_EQ(j["has_more"], false);
+  ASSERT_EQ(j["failed_list"].size(), 2u);
+  EXPECT_EQ(j["failed_list"][0]["call_back_tag"], "user_add_org");
+  EXPECT_EQ(j["failed_list"][0]["user_add_org"]["userid"], json({"zhangsan"}));
+  EXPECT_EQ(j["failed_list"][0]["user_add_org"]["corpid"], opt_.corp_id);
+  EXPECT_EQ(j["failed_list"][1]["org_dept_create"]["deptid"], json({123}));
+  EXPECT_TRUE(j["failed_list"][0]["event_time"].is_number_integer());
+  // Consumed on read.
+  EXPECT_EQ(Old("/topapi/call_back/get_call_back_failed_result", json::object(), token)["failed_list"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace sase::dingtalk_sim
