@@ -26,7 +26,7 @@ absl::StatusOr<Invocation> Parse(std::vector<std::string> argv, std::map<std::st
   return ParseCommandLine(argv, Env(std::move(env)));
 }
 
-TEST(CliArgsTest, DefaultsWithoutEnvironment) {
+TEST(SasectlCliArgsTest, DefaultsWithoutEnvironment) {
   auto inv = Parse({"idp", "list"});
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->command->Path(), "idp list");
@@ -37,7 +37,7 @@ TEST(CliArgsTest, DefaultsWithoutEnvironment) {
   EXPECT_DOUBLE_EQ(inv->global.timeout_seconds, 10);
 }
 
-TEST(CliArgsTest, EnvironmentThenFlagsAnywhereOnTheLine) {
+TEST(SasectlCliArgsTest, EnvironmentThenFlagsAnywhereOnTheLine) {
   auto inv = Parse({"--json", "user", "get", "u1", "--tenant=acme", "--timeout", "2.5"},
                    {{"SASE_SYNC_WORKER_ADDR", "sw:1"}, {"SASE_DIRECTORY_ADDR", "dir:2"}, {"SASE_TENANT", "envt"}});
   ASSERT_TRUE(inv.ok()) << inv.status();
@@ -49,7 +49,7 @@ TEST(CliArgsTest, EnvironmentThenFlagsAnywhereOnTheLine) {
   EXPECT_THAT(inv->args, ElementsAre("u1"));
 }
 
-TEST(CliArgsTest, ValueAndBooleanForms) {
+TEST(SasectlCliArgsTest, ValueAndBooleanForms) {
   auto inv = Parse({"idp", "update", "id1", "--name", "钉钉", "--auto-sync", "--no-sync-user-info",
                     "--accept-corp-id-receiver=false", "--map", "a=b", "--map=c=ext.d"});
   ASSERT_TRUE(inv.ok()) << inv.status();
@@ -61,20 +61,20 @@ TEST(CliArgsTest, ValueAndBooleanForms) {
   EXPECT_FALSE(inv->Has("description"));
 }
 
-TEST(CliArgsTest, DoubleDashEndsFlags) {
+TEST(SasectlCliArgsTest, DoubleDashEndsFlags) {
   auto inv = Parse({"user", "search", "--idp", "x", "--", "--weird"});
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_THAT(inv->args, ElementsAre("--weird"));
 }
 
-TEST(CliArgsTest, VerblessWatch) {
+TEST(SasectlCliArgsTest, VerblessWatch) {
   auto inv = Parse({"watch", "--after", "42", "--idp", "i"});
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->command->Path(), "watch");
   EXPECT_EQ(inv->Get("after"), "42");
 }
 
-TEST(CliArgsTest, Errors) {
+TEST(SasectlCliArgsTest, Errors) {
   struct Case {
     std::vector<std::string> argv;
     std::string message;
@@ -105,14 +105,14 @@ TEST(CliArgsTest, Errors) {
   }
 }
 
-TEST(CliArgsTest, SecretNeverInUsageError) {
+TEST(SasectlCliArgsTest, SecretNeverInUsageError) {
   auto inv = Parse({"idp", "create", "--app-secret", "s3cr3t-value", "--app-secret", "other-s3cr3t"});
   ASSERT_FALSE(inv.ok());
   EXPECT_THAT(std::string(inv.status().message()), Not(HasSubstr("s3cr3t")));
   EXPECT_THAT(SecretFlagNames(), ElementsAre("aes-key", "app-secret", "token"));
 }
 
-TEST(CliArgsTest, Help) {
+TEST(SasectlCliArgsTest, Help) {
   auto top = Parse({"--help"});
   ASSERT_TRUE(top.ok());
   EXPECT_THAT(top->help, HasSubstr("usage: sasectl"));

@@ -31,7 +31,7 @@ v1::User MakeUser(const std::string& id, const std::string& name, const std::str
   return u;
 }
 
-TEST(JsonTest, OneLineProtoFieldNamesDefaultsIncluded) {
+TEST(SasectlJsonTest, OneLineProtoFieldNamesDefaultsIncluded) {
   v1::ListUsersResponse resp;
   *resp.add_users() = MakeUser("u1", "张三", "zs@example.com");
   resp.mutable_users(0)->set_version(12345678901234);
@@ -56,11 +56,11 @@ TEST(JsonTest, OneLineProtoFieldNamesDefaultsIncluded) {
   EXPECT_EQ(u["update_time"], "2024-05-01T08:00:00Z");
 }
 
-TEST(JsonTest, EmptyResponseIsAnObject) {
+TEST(SasectlJsonTest, EmptyResponseIsAnObject) {
   EXPECT_EQ(ToJson(v1::DeleteIdentitySourceResponse()), "{}\n");
 }
 
-TEST(JsonTest, SecretsAreMaskedEvenIfTheServerSentThem) {
+TEST(SasectlJsonTest, SecretsAreMaskedEvenIfTheServerSentThem) {
   v1::ListIdentitySourcesResponse resp;
   v1::IdentitySource* s = resp.add_identity_sources();
   s->set_name("总部");
@@ -77,7 +77,7 @@ TEST(JsonTest, SecretsAreMaskedEvenIfTheServerSentThem) {
   EXPECT_EQ(j["identity_sources"][0]["name"], "总部");
 }
 
-TEST(RenderTest, IdentitySourceNeverShowsSecretValues) {
+TEST(SasectlRenderTest, IdentitySourceNeverShowsSecretValues) {
   v1::IdentitySource s;
   s.set_idp_id("idp-1");
   s.set_name("钉钉总部");
@@ -104,7 +104,7 @@ TEST(RenderTest, IdentitySourceNeverShowsSecretValues) {
   EXPECT_THAT(table, HasSubstr("钉钉总部"));
 }
 
-TEST(RenderTest, UserTableAlignsCjkNames) {
+TEST(SasectlRenderTest, UserTableAlignsCjkNames) {
   std::string out = RenderUsers({MakeUser("u1", "张三", "zs@example.com"), MakeUser("u2", "Bob", "bob@example.com"),
                                  MakeUser("u3", "欧阳娜娜", "ny@example.com")});
   std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
@@ -118,7 +118,7 @@ TEST(RenderTest, UserTableAlignsCjkNames) {
   EXPECT_THAT(lines[1], HasSubstr("1,20"));
 }
 
-TEST(RenderTest, ChangeLineIsOneSanitisedLine) {
+TEST(SasectlRenderTest, ChangeLineIsOneSanitisedLine) {
   v1::Change c;
   c.set_seq(42);
   c.set_idp_id("idp-1");
@@ -136,7 +136,7 @@ TEST(RenderTest, ChangeLineIsOneSanitisedLine) {
   EXPECT_EQ(RenderChangeLine(d), "43  -  department_deleted  idp=-  dept 7 市场部  origin=-\n");
 }
 
-TEST(RenderTest, ProgressBar) {
+TEST(SasectlRenderTest, ProgressBar) {
   v1::SyncRun r;
   r.set_state(v1::FETCHING);
   r.mutable_progress()->set_departments_done(10);
@@ -156,7 +156,7 @@ TEST(RenderTest, ProgressBar) {
   EXPECT_FALSE(IsTerminal(v1::APPLYING));
 }
 
-TEST(RenderTest, MembershipAndDepartments) {
+TEST(SasectlRenderTest, MembershipAndDepartments) {
   v1::CheckMembershipRequest req;
   req.set_user_id("u1");
   req.set_department_id(5);
@@ -179,7 +179,7 @@ TEST(RenderTest, MembershipAndDepartments) {
             "5        研发  2       3        1/2/5\n");
 }
 
-TEST(ErrorsTest, FormatAndExitCodes) {
+TEST(SasectlErrorsTest, FormatAndExitCodes) {
   EXPECT_EQ(FormatError(absl::StatusCode::kNotFound, "identity source x"), "error: NOT_FOUND: identity source x\n");
   EXPECT_EQ(FormatError(absl::StatusCode::kInvalidArgument, "bad key hunter2 here", {"hunter2"}),
             "error: INVALID_ARGUMENT: bad key ******** here\n");

@@ -41,7 +41,7 @@ std::vector<std::string> MaskOf(const v1::UpdateIdentitySourceRequest& req) {
   return {req.update_mask().paths().begin(), req.update_mask().paths().end()};
 }
 
-TEST(UpdateMaskTest, OnlyTheGivenFieldsInMessageOrder) {
+TEST(SasectlUpdateMaskTest, OnlyTheGivenFieldsInMessageOrder) {
   Invocation inv = MustParse({"idp", "update", "idp-1", "--cycle-hours", "6", "--name", "总部", "--no-auto-sync"});
   auto req = BuildUpdateIdentitySource(inv, Env({}), Files({}));
   ASSERT_TRUE(req.ok()) << req.status();
@@ -54,7 +54,7 @@ TEST(UpdateMaskTest, OnlyTheGivenFieldsInMessageOrder) {
   EXPECT_EQ(req->expected_version(), 0);
 }
 
-TEST(UpdateMaskTest, EveryField) {
+TEST(SasectlUpdateMaskTest, EveryField) {
   Invocation inv = MustParse({"idp", "update", "i", "--name", "n", "--description", "d", "--status", "closed",
                               "--corp-id", "c", "--app-key", "k", "--app-secret", "s", "--type", "dedicated",
                               "--aes-key", "a", "--token", "t", "--accept-corp-id-receiver", "--auto-sync",
@@ -81,7 +81,7 @@ TEST(UpdateMaskTest, EveryField) {
   EXPECT_EQ(req->expected_version(), 7);
 }
 
-TEST(UpdateMaskTest, ScopeAllAndClearMapsSendEmptyValues) {
+TEST(SasectlUpdateMaskTest, ScopeAllAndClearMapsSendEmptyValues) {
   Invocation inv = MustParse({"idp", "update", "i", "--scope", "all", "--clear-maps"});
   auto req = BuildUpdateIdentitySource(inv, Env({}), Files({}));
   ASSERT_TRUE(req.ok()) << req.status();
@@ -90,7 +90,7 @@ TEST(UpdateMaskTest, ScopeAllAndClearMapsSendEmptyValues) {
   EXPECT_THAT(req->identity_source().field_mappings(), IsEmpty());
 }
 
-TEST(UpdateMaskTest, SecretSources) {
+TEST(SasectlUpdateMaskTest, SecretSources) {
   const auto files = Files({{"/s", "from-file\n"}});
   // From a file (newline dropped).
   auto req = BuildUpdateIdentitySource(MustParse({"idp", "update", "i", "--app-secret-file", "/s"}),
@@ -111,7 +111,7 @@ TEST(UpdateMaskTest, SecretSources) {
   EXPECT_EQ(req->identity_source().app_secret(), "from-env");
 }
 
-TEST(UpdateMaskTest, Errors) {
+TEST(SasectlUpdateMaskTest, Errors) {
   auto nothing = BuildUpdateIdentitySource(MustParse({"idp", "update", "i"}), Env({}), Files({}));
   EXPECT_THAT(std::string(nothing.status().message()), HasSubstr("nothing to change"));
   auto both = BuildUpdateIdentitySource(
@@ -140,7 +140,7 @@ TEST(UpdateMaskTest, Errors) {
   }
 }
 
-TEST(CreateTest, DefaultsAndEnvironmentSecret) {
+TEST(SasectlCreateTest, DefaultsAndEnvironmentSecret) {
   const auto env = Env({{"SASE_APP_SECRET", "env-secret"}, {"SASE_TENANT", "acme"}});
   auto req = BuildCreateIdentitySource(
       MustParse({"idp", "create", "--name", "钉钉", "--corp-id", "ding1", "--app-key", "k"}, env), env, Files({}));
@@ -160,7 +160,7 @@ TEST(CreateTest, DefaultsAndEnvironmentSecret) {
   EXPECT_EQ(req->identity_source().app_secret(), "cli");
 }
 
-TEST(DirectoryRequestsTest, LookupNeedsExactlyOneKey) {
+TEST(SasectlDirectoryRequestsTest, LookupNeedsExactlyOneKey) {
   auto req = BuildLookupUser(MustParse({"user", "lookup", "--email", "a@b.c", "--idp", "i"}));
   ASSERT_TRUE(req.ok()) << req.status();
   EXPECT_EQ(req->key_case(), v1::LookupUserRequest::kEmail);
@@ -172,7 +172,7 @@ TEST(DirectoryRequestsTest, LookupNeedsExactlyOneKey) {
   EXPECT_FALSE(BuildLookupUser(MustParse({"user", "lookup", "--userid", "a", "--unionid", "b"})).ok());
 }
 
-TEST(DirectoryRequestsTest, ListUsers) {
+TEST(SasectlDirectoryRequestsTest, ListUsers) {
   auto req = BuildListUsers(MustParse({"user", "list", "--idp", "i", "--dept", "5", "--subtree", "--status",
                                        "departed", "--page-size", "50", "--page-token", "tok"}));
   ASSERT_TRUE(req.ok()) << req.status();
@@ -187,7 +187,7 @@ TEST(DirectoryRequestsTest, ListUsers) {
   EXPECT_FALSE(BuildListUsers(MustParse({"user", "list", "--idp", "i", "--dept", "x"})).ok());
 }
 
-TEST(DirectoryRequestsTest, DepartmentsMembershipWatch) {
+TEST(SasectlDirectoryRequestsTest, DepartmentsMembershipWatch) {
   auto dept = BuildGetDepartment(MustParse({"dept", "get", "--idp", "i", "42"}));
   ASSERT_TRUE(dept.ok());
   EXPECT_EQ(dept->department_id(), 42);
@@ -208,7 +208,7 @@ TEST(DirectoryRequestsTest, DepartmentsMembershipWatch) {
   EXPECT_FALSE(BuildWatchChanges(MustParse({"watch", "--after", "-1"})).ok());
 }
 
-TEST(FieldRequestsTest, CreateAndUpdate) {
+TEST(SasectlFieldRequestsTest, CreateAndUpdate) {
   auto f = BuildExtendedField(MustParse({"field", "create", "badge", "--display-name", "工牌"}));
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->name(), "badge");

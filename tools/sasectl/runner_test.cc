@@ -123,7 +123,7 @@ class FakeSync final : public v1::SyncService::Service {
   int polls = 0;
 };
 
-class RunnerTest : public ::testing::Test {
+class SasectlRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder b;
@@ -158,7 +158,7 @@ class RunnerTest : public ::testing::Test {
   std::ostringstream out_, err_;
 };
 
-TEST_F(RunnerTest, ListFollowsPagesWithAllAndHintsOtherwise) {
+TEST_F(SasectlRunnerTest, ListFollowsPagesWithAllAndHintsOtherwise) {
   EXPECT_EQ(Run({"user", "list", "--idp", "i", "--tenant", "acme"}), 0) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("u0"));
   EXPECT_THAT(out_.str(), Not(HasSubstr("u1")));
@@ -172,7 +172,7 @@ TEST_F(RunnerTest, ListFollowsPagesWithAllAndHintsOtherwise) {
   EXPECT_EQ(err_.str(), "");
 }
 
-TEST_F(RunnerTest, ExitCodesAndErrorFormat) {
+TEST_F(SasectlRunnerTest, ExitCodesAndErrorFormat) {
   EXPECT_EQ(Run({"idp", "get", "nope"}), 3);
   EXPECT_EQ(err_.str(), "error: NOT_FOUND: identity source nope\n");
   EXPECT_EQ(out_.str(), "");
@@ -187,19 +187,19 @@ TEST_F(RunnerTest, ExitCodesAndErrorFormat) {
   EXPECT_THAT(out_.str(), HasSubstr("usage: sasectl"));
 }
 
-TEST_F(RunnerTest, UnreachableServiceIsUnavailable) {
+TEST_F(SasectlRunnerTest, UnreachableServiceIsUnavailable) {
   EXPECT_EQ(Run({"idp", "list", "--sync-worker", "127.0.0.1:1", "--timeout", "2"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("error: UNAVAILABLE: "));
   EXPECT_THAT(err_.str(), HasSubstr("127.0.0.1:1"));
 }
 
-TEST_F(RunnerTest, IdentitySourcesListMergesPages) {
+TEST_F(SasectlRunnerTest, IdentitySourcesListMergesPages) {
   EXPECT_EQ(Run({"idp", "list"}), 0) << err_.str();
   EXPECT_THAT(out_.str(), HasSubstr("总部"));
   EXPECT_THAT(out_.str(), HasSubstr("branch"));
 }
 
-TEST_F(RunnerTest, CreateAndUpdateNeverEchoSecrets) {
+TEST_F(SasectlRunnerTest, CreateAndUpdateNeverEchoSecrets) {
   EXPECT_EQ(Run({"idp", "create", "--name", "总部", "--app-secret", "hunter2-secret", "--aes-key", "aeskeyvalue"}), 0)
       << err_.str();
   EXPECT_EQ(idp_.last_create.identity_source().app_secret(), "hunter2-secret");
@@ -220,7 +220,7 @@ TEST_F(RunnerTest, CreateAndUpdateNeverEchoSecrets) {
   EXPECT_EQ(nlohmann::json::parse(out_.str())["token"], "********");
 }
 
-TEST_F(RunnerTest, WatchPrintsOneLinePerChange) {
+TEST_F(SasectlRunnerTest, WatchPrintsOneLinePerChange) {
   EXPECT_EQ(Run({"watch", "--after", "10"}), 0) << err_.str();
   EXPECT_EQ(out_.str(),
             "11  -  department_created  idp=-  dept 11 部门  origin=-\n"
@@ -237,7 +237,7 @@ TEST_F(RunnerTest, WatchPrintsOneLinePerChange) {
   EXPECT_EQ(n, 2);
 }
 
-TEST_F(RunnerTest, SyncWaitPollsUntilTheRunEnds) {
+TEST_F(SasectlRunnerTest, SyncWaitPollsUntilTheRunEnds) {
   EXPECT_EQ(Run({"sync", "start", "--idp", "i", "--wait", "--json"}), 0) << err_.str();
   EXPECT_EQ(nlohmann::json::parse(out_.str())["state"], "SUCCEEDED");
   EXPECT_EQ(sync_.polls, 2);

@@ -10,7 +10,7 @@
 namespace sase::sasectl {
 namespace {
 
-TEST(DisplayWidthTest, CountsColumns) {
+TEST(SasectlDisplayWidthTest, CountsColumns) {
   EXPECT_EQ(DisplayWidth(""), 0);
   EXPECT_EQ(DisplayWidth("abc"), 3);
   EXPECT_EQ(DisplayWidth("张三"), 4);
@@ -25,7 +25,7 @@ TEST(DisplayWidthTest, CountsColumns) {
   EXPECT_EQ(DisplayWidth("\xE4\xB8"), 2);                    // truncated sequence
 }
 
-TEST(SanitizeTest, NeutralisesControlsAndInvalidBytes) {
+TEST(SasectlSanitizeTest, NeutralisesControlsAndInvalidBytes) {
   EXPECT_EQ(SanitizeForTerminal("a\x1b[31mb\nc\td"), "a?[31mb?c?d");
   EXPECT_EQ(SanitizeForTerminal("\xC2\x9B"), "?");  // C1 CSI
   EXPECT_EQ(SanitizeForTerminal("x\xFFy"), "x\xEF\xBF\xBDy");
@@ -39,7 +39,7 @@ int ColumnOf(const std::string& line, const std::string& needle) {
   return DisplayWidth(line.substr(0, pos));
 }
 
-TEST(TableTest, AlignsCjkByDisplayWidth) {
+TEST(SasectlTableTest, AlignsCjkByDisplayWidth) {
   Table t({"NAME", "DEPT", "EMAIL"});
   t.AddRow({"张三", "研发部", "zs@example.com"});
   t.AddRow({"Alice", "Sales", "alice@example.com"});
@@ -61,14 +61,14 @@ TEST(TableTest, AlignsCjkByDisplayWidth) {
   for (const std::string& l : lines) EXPECT_NE(l.back(), ' ');
 }
 
-TEST(TableTest, SanitisesCellsAndFillsMissingCells) {
+TEST(SasectlTableTest, SanitisesCellsAndFillsMissingCells) {
   Table t({"A", "B"});
   t.AddRow({"x\x1b"});
   t.AddRow({"1", "2", "3"});
   EXPECT_EQ(t.Render(), "A   B\nx?\n1   2\n");
 }
 
-TEST(TableTest, KeyValues) {
+TEST(SasectlTableTest, KeyValues) {
   EXPECT_EQ(RenderKeyValues({{"name", "张三"}, {"department_id", "7"}, {"empty", ""}}),
             "name:           张三\n"
             "department_id:  7\n"
