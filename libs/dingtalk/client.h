@@ -17,6 +17,24 @@
 
 namespace sase::dingtalk {
 
+// API names: the `api` metric label, the rate-limit key (RateLimitConfig::api_qps) and the keys
+// FakeClient counts calls and injects failures under.
+namespace api {
+inline constexpr char kGetToken[] = "gettoken";
+inline constexpr char kAccessToken[] = "oauth2_access_token";
+inline constexpr char kListSub[] = "department_listsub";
+inline constexpr char kListSubId[] = "department_listsubid";
+inline constexpr char kDepartmentGet[] = "department_get";
+inline constexpr char kUserList[] = "user_list";
+inline constexpr char kUserGet[] = "user_get";
+inline constexpr char kGetByUnionId[] = "user_getbyunionid";
+inline constexpr char kUserCount[] = "user_count";
+inline constexpr char kGetUserInfo[] = "user_getuserinfo";
+inline constexpr char kUserAccessToken[] = "oauth2_user_access_token";
+inline constexpr char kUsersMe[] = "contact_users_me";
+inline constexpr char kFailedCallbacks[] = "get_call_back_failed_result";
+}  // namespace api
+
 // Counters a caller can read: per client (Client::Stats) or per caller (CallOptions::stats).
 struct ClientStats {
   int64_t api_calls = 0;        // HTTP attempts, including retries and token fetches

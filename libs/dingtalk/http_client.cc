@@ -17,35 +17,30 @@ using internal::ApiStyle;
 using internal::Json;
 using Spec = HttpClient::ApiSpec;
 
-constexpr Spec kOldToken{"gettoken", ApiStyle::kOapi, "GET", "/gettoken", false, true, ""};
-constexpr Spec kNewToken{"oauth2_access_token", ApiStyle::kNewApi, "POST", "/v1.0/oauth2/accessToken", false, true, ""};
+constexpr Spec kOldToken{api::kGetToken, ApiStyle::kOapi, "GET", "/gettoken", false, true, ""};
+constexpr Spec kNewToken{api::kAccessToken, ApiStyle::kNewApi, "POST", "/v1.0/oauth2/accessToken", false, true, ""};
 constexpr Spec kListSub{
     "department_listsub",       ApiStyle::kOapi, "POST", "/topapi/v2/department/listsub", true, false,
     "qyapi_get_department_list"};
 constexpr Spec kListSubId{
     "department_listsubid",     ApiStyle::kOapi, "POST", "/topapi/v2/department/listsubid", true, false,
     "qyapi_get_department_list"};
-constexpr Spec kDeptGet{"department_get",           ApiStyle::kOapi, "POST", "/topapi/v2/department/get", true, false,
+constexpr Spec kDeptGet{api::kDepartmentGet,        ApiStyle::kOapi, "POST", "/topapi/v2/department/get", true, false,
                         "qyapi_get_department_list"};
 constexpr Spec kUserList{
     "user_list", ApiStyle::kOapi, "POST", "/topapi/v2/user/list", true, false, "qyapi_get_department_member"};
-constexpr Spec kUserGet{"user_get", ApiStyle::kOapi, "POST", "/topapi/v2/user/get", true, false, "qyapi_get_member"};
-constexpr Spec kByUnionId{"user_getbyunionid", ApiStyle::kOapi, "POST", "/topapi/user/getbyunionid", true, false,
+constexpr Spec kUserGet{api::kUserGet, ApiStyle::kOapi, "POST", "/topapi/v2/user/get", true, false, "qyapi_get_member"};
+constexpr Spec kByUnionId{api::kGetByUnionId, ApiStyle::kOapi, "POST", "/topapi/user/getbyunionid", true, false,
                           "qyapi_get_member"};
-constexpr Spec kCount{"user_count", ApiStyle::kOapi, "POST", "/topapi/user/count", true, false, "qyapi_get_member"};
+constexpr Spec kCount{api::kUserCount, ApiStyle::kOapi, "POST", "/topapi/user/count", true, false, "qyapi_get_member"};
 constexpr Spec kGetUserInfo{
     "user_getuserinfo", ApiStyle::kOapi, "POST", "/topapi/v2/user/getuserinfo", true, false, ""};
 constexpr Spec kUserToken{
     "oauth2_user_access_token", ApiStyle::kNewApi, "POST", "/v1.0/oauth2/userAccessToken", false, false, ""};
-constexpr Spec kMe{"contact_users_me", ApiStyle::kNewApi, "GET", "/v1.0/contact/users/me", false, false,
-                   "Contact.User.Read"};
-constexpr Spec kFailed{"get_call_back_failed_result",
-                       ApiStyle::kOapi,
-                       "GET",
-                       "/topapi/call_back/get_call_back_failed_result",
-                       true,
-                       false,
-                       ""};
+constexpr Spec kMe{api::kUsersMe, ApiStyle::kNewApi,  "GET", "/v1.0/contact/users/me", false,
+                   false,         "Contact.User.Read"};
+constexpr Spec kFailed{
+    api::kFailedCallbacks, ApiStyle::kOapi, "GET", "/topapi/call_back/get_call_back_failed_result", true, false, ""};
 
 std::string TrimSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
