@@ -24,6 +24,7 @@
 //   POST /admin/free_login_codes    {"userid"} -> {"code"}       (for /topapi/v2/user/getuserinfo)
 //   GET  /admin/events              every event the mutations produced, in the current layout
 //   POST /admin/failed_events       {"type","user_ids"?,"dept_ids"?}: file an event as failed directly
+//   POST /admin/callback/check_url  push {"EventType":"check_url"} through the event pusher (409 if none)
 
 #include "absl/strings/str_cat.h"
 #include "dingtalk_sim/sim_server.h"
@@ -259,6 +260,12 @@ void SimServer::RegisterAdminRoutes() {
       }
     }
     FileFailed(e);
+    ReplyAdmin(res, 200, {{"ok", true}});
+  });
+
+  http_.Post("/admin/callback/check_url", [this](const Request&, Response& res) {
+    if (!pusher_) return ReplyStatus(res, absl::FailedPreconditionError("no callback url configured"));
+    EmitEvents({MutationEvent{"check_url", {}, {}}});
     ReplyAdmin(res, 200, {{"ok", true}});
   });
 }

@@ -4,6 +4,7 @@ namespace sase::dingtalk_sim {
 
 nlohmann::json EventPayload(const SimEvent& event, EventLayout layout) {
   nlohmann::json j = nlohmann::json::object();
+  if (event.type == "check_url") return {{"EventType", "check_url"}};
   const bool users = !event.user_ids.empty() || event.dept_ids.empty();
   if (layout == EventLayout::kLegacy) {
     j["EventType"] = event.type;

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "dingtalk_sim/http_event_pusher.h"
 #include "dingtalk_sim/sim_server.h"
 #include "nlohmann/json.hpp"
 
@@ -46,7 +47,9 @@ int main(int argc, char** argv) {
   SimOptions opt;
   std::string listen, throttle_style, token_error_style, error_rate, busy_rate, ip_ban_rate, drop_rate, ip_ban_style;
   int64_t seed = 0, users = 0, departments = 0, max_depth = 0, qps = 0, token_lifetime = 0, code_lifetime = 0;
-  int64_t latency_ms = 0, threads = 0;
+  int64_t latency_ms = 0, threads = 0, callback_timeout_ms = 0;
+  std::string callback_retry_delays, event_layout;
+  sase::dingtalk_sim::PusherOptions push;
 
   sase::common::ConfigParser p("dingtalk_sim");
   p.String("listen", &listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0 = any free port)");
@@ -71,6 +74,14 @@ int main(int argc, char** argv) {
   p.String("fault_ip_ban_style", &ip_ban_style, "html", "IP-ban answer: html or json");
   p.String("fault_drop_rate", &drop_rate, "0", "fraction of API calls whose connection is closed without reply");
   p.Int("threads", &threads, 16, "HTTP worker threads", {.min = 2, .max = 1024});
+  p.String("callback_url", &push.url, "", "connector ingress URL for event pushes (empty = no pushes)");
+  p.String("callback_token", &push.token, "", "callback signature token", {.secret = true});
+  p.String("callback_aes_key", &push.aes_key, "", "callback aes_key (43 chars)", {.secret = true});
+  p.String("callback_receiver_id", &push.receiver_id, "", "receiver id in the envelope (default: app_key)");
+  p.String("event_layout", &event_layout, "legacy", "pushed event JSON layout: legacy or current");
+  p.String("callback_retry_delays_ms", &callback_retry_delays, "10000,30000",
+           "delays before each retry of a failed push, comma-separated ms");
+  p.Int("callback_timeout_ms", &callback_timeout_ms, 2500, "reply deadline of a push", {.min = 1, .max = 60000});
   absl::Status s = p.Parse(argc, argv, std::getenv);
   if (absl::IsCancelled(s)) {
     std::cout << s.message();
@@ -92,6 +103,29 @@ int main(int argc, char** argv) {
     if (s.ok()) {
       opt.throttle_style = *ts;
       opt.token_error_style = *te;
+    }
+  }
+  if (s.ok() && !push.url.empty()) {
+    absl::StatusOr<sase::dingtalk_sim::EventLayout> layout = sase::dingtalk_sim::ParseEventLayout(event_layout);
+    absl::StatusOr<std::vector<std::chrono::milliseconds>> delays =
+        sase::dingtalk_sim::ParseRetryDelays(callback_retry_delays);
+    if (!layout.ok()) s = layout.status();
+    if (s.ok() && !delays.ok()) s = delays.status();
+    if (s.ok()) {
+      push.layout = *layout;
+      push.retry_delays = *delays;
+      push.timeout = std::chrono::milliseconds(callback_timeout_ms);
+      if (push.receiver_id.empty()) push.receiver_id = opt.app_key;
+      // Validate now so a bad key fails at start-up, not on the first push.
+      absl::StatusOr<std::unique_ptr<sase::dingtalk_sim::HttpEventPusher>> probe =
+          sase::dingtalk_sim::HttpEventPusher::Create(push, nullptr);
+      if (!probe.ok()) s = probe.status();
+    }
+    if (s.ok()) {
+      opt.pusher_factory = [push](sase::dingtalk_sim::EventPusher::FailedCallback on_failed)
+          -> std::unique_ptr<sase::dingtalk_sim::EventPusher> {
+        return std::move(*sase::dingtalk_sim::HttpEventPusher::Create(push, std::move(on_failed)));
+      };
     }
   }
   if (!s.ok()) {
