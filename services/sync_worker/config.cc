@@ -1,0 +1,52 @@
+#include "sync_worker/config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace sase::sync_worker {
+
+absl::Status ValidatePublicHost(const std::string& host) {
+  if (host.empty()) return absl::OkStatus();
+  if (host.size() > 253) return absl::InvalidArgumentError("config key public_host: too long");
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+              c == ':' || c == '[' || c == ']';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config key public_host: '", host, "' must be a host name with an optional port, e.g. "
+                       "sase.example.com (no scheme or path)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
+                                                      const common::ConfigParser::GetEnv& getenv) {
+  SyncWorkerConfig cfg;
+  common::ConfigParser p("sync_worker");
+  p.String("listen_addr", &cfg.listen_addr, "127.0.0.1:50061", "gRPC listen address (host:port)");
+  p.String("metrics_addr", &cfg.metrics_addr, "127.0.0.1:9461", "Prometheus /metrics listen address (host:port)");
+  p.String("pg_dsn", &cfg.pg_dsn, "", "PostgreSQL connection string", {.required = true, .secret = true});
+  p.Int("pg_pool_size", &cfg.pg_pool_size, 8, "PostgreSQL connections in the pool", {.min = 1, .max = 256});
+  p.String("kek_file", &cfg.kek_file, "",
+           "file holding the 32-byte key-encryption key for secrets at rest (64 hex digits or base64)");
+  p.String("kek_env", &cfg.kek_env, "", "name of an environment variable holding the key-encryption key");
+  p.String("public_host", &cfg.public_host, "",
+           "public host[:port] of ingress, used by GetIntegrationLinks (e.g. sase.example.com)");
+  p.Bool("migrate_on_start", &cfg.migrate_on_start, false, "apply database migrations before serving");
+  if (absl::Status s = p.Parse(argc, argv, getenv); !s.ok()) return s;
+  if (cfg.listen_addr.empty()) return absl::InvalidArgumentError("config key listen_addr: must not be empty");
+  if (cfg.metrics_addr.empty()) return absl::InvalidArgumentError("config key metrics_addr: must not be empty");
+  if (cfg.kek_file.empty() && cfg.kek_env.empty()) {
+    return absl::InvalidArgumentError(
+        "config key kek_file: a key-encryption key is required (set kek_file, or kek_env to the name of an "
+        "environment variable holding it)");
+  }
+  if (!cfg.kek_file.empty() && !cfg.kek_env.empty()) {
+    return absl::InvalidArgumentError("config key kek_file: set either kek_file or kek_env, not both");
+  }
+  if (absl::Status s = ValidatePublicHost(cfg.public_host); !s.ok()) return s;
+  cfg.description = p.Describe();
+  return cfg;
+}
+
+}  // namespace sase::sync_worker

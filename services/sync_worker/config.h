@@ -1,0 +1,30 @@
+#pragma once
+// sync_worker configuration: environment (SASE_<KEY>) then flags (--key=value), validated once.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+
+namespace sase::sync_worker {
+
+struct SyncWorkerConfig {
+  std::string listen_addr;   // gRPC, default 127.0.0.1:50061
+  std::string metrics_addr;  // Prometheus /metrics, default 127.0.0.1:9461
+  std::string pg_dsn;        // required, secret
+  int64_t pg_pool_size = 8;
+  std::string kek_file;  // path of a file holding the key-encryption key (hex or base64)
+  std::string kek_env;   // or: NAME of an environment variable holding it
+  std::string public_host;  // host[:port] for GetIntegrationLinks, e.g. sase.example.com
+  bool migrate_on_start = false;
+  std::string description;  // ConfigParser::Describe(), secrets redacted
+};
+
+// InvalidArgument naming the bad key; Cancelled carrying the usage text for --help. The KEK itself
+// is loaded separately (store::SecretBox::Load) so that tests need not touch files.
+absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv, const common::ConfigParser::GetEnv& getenv);
+
+// "host" or "host:port": no scheme, path, whitespace or userinfo.
+absl::Status ValidatePublicHost(const std::string& host);
+
+}  // namespace sase::sync_worker

@@ -1,0 +1,94 @@
+// sync_worker: IdentitySourceService and SyncService over gRPC, /metrics on its own port.
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include <prometheus/registry.h>
+
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "store/extended_field_repository.h"
+#include "store/identity_source_repository.h"
+#include "store/migrations.h"
+#include "store/pg_pool.h"
+#include "store/secret_box.h"
+#include "sync_worker/config.h"
+#include "sync_worker/event_inbox.h"
+#include "sync_worker/identity_source_service.h"
+#include "sync_worker/sync_service.h"
+
+namespace {
+
+const char* GetEnv(const char* name) { return std::getenv(name); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace sase;  // NOLINT(build/namespaces): composition root
+  common::BlockShutdownSignals();
+  common::InitLogging("sync_worker");
+
+  absl::StatusOr<sync_worker::SyncWorkerConfig> cfg = sync_worker::LoadSyncWorkerConfig(argc, argv, GetEnv);
+  if (!cfg.ok()) {
+    if (cfg.status().code() == absl::StatusCode::kCancelled) {
+      std::cout << cfg.status().message();
+      return 0;
+    }
+    std::cerr << "sync_worker: " << cfg.status().message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<store::SecretBox> box = store::SecretBox::Load(cfg->kek_file, cfg->kek_env, GetEnv);
+  if (!box.ok()) {
+    std::cerr << "sync_worker: " << box.status().message() << "\n";
+    return 2;
+  }
+  common::LogInfo("sync_worker starting", {{"config", cfg->description}});
+
+  if (cfg->migrate_on_start) {
+    absl::StatusOr<int> applied = store::ApplyMigrations(cfg->pg_dsn);
+    if (!applied.ok()) {
+      common::LogError("migrations failed", {{"reason", std::string(applied.status().message())}});
+      return 3;
+    }
+    common::LogInfo("migrations done", {{"applied", *applied}});
+  }
+
+  store::PgPool::Options pool_opts;
+  pool_opts.dsn = cfg->pg_dsn;
+  pool_opts.size = static_cast<int>(cfg->pg_pool_size);
+  absl::StatusOr<std::unique_ptr<store::PgPool>> pool = store::PgPool::Create(pool_opts);
+  if (!pool.ok()) {
+    common::LogError("database unavailable", {{"reason", std::string(pool.status().message())}});
+    return 3;
+  }
+
+  store::IdentitySourceRepository sources(**pool, *box);
+  store::ExtendedFieldRepository fields(**pool);
+  sync_worker::EventInbox inbox(**pool);
+  sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, {.public_host = cfg->public_host});
+  sync_worker::SyncServiceImpl sync_service(sources, inbox);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  common::RegisterBuildInfo(*registry, "sync_worker");
+  absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
+      common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service}, registry);
+  if (!host.ok()) {
+    common::LogError("cannot start gRPC server",
+                     {{"listen_addr", cfg->listen_addr}, {"reason", std::string(host.status().message())}});
+    return 3;
+  }
+  absl::StatusOr<std::unique_ptr<common::MetricsEndpoint>> metrics =
+      common::MetricsEndpoint::Start(cfg->metrics_addr, registry);
+  if (!metrics.ok()) {
+    common::LogError("cannot start metrics endpoint",
+                     {{"metrics_addr", cfg->metrics_addr}, {"reason", std::string(metrics.status().message())}});
+    return 3;
+  }
+  common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
+
+  int sig = common::WaitForShutdownSignal();
+  common::LogInfo("sync_worker stopping", {{"signal", sig}});
+  (*host)->Shutdown();
+  common::LogInfo("sync_worker stopped");
+  return 0;
+}
