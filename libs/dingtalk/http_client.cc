@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "dingtalk/error.h"
 #include "dingtalk/internal/parse.h"
@@ -199,6 +200,11 @@ absl::Status HttpClient::Call(const ApiSpec& api, const Json* body, const std::s
       retry = true;
     } else if (IsRetryable(c.reason) && attempt + 1 < max_attempts) {
       absl::Duration wait = Backoff(c.reason, attempt);
+      common::LogDebug("dingtalk call retried", {{"api", api.name},
+                                                 {"reason", std::string(ReasonName(c.reason))},
+                                                 {"code", c.code},
+                                                 {"attempt", attempt + 1},
+                                                 {"backoff_ms", absl::ToInt64Milliseconds(wait)}});
       if (c.reason == ApiError::kThrottled) limiter_->Pause(config_.app_key, api.name, wait);
       clock_.SleepFor(wait);
       retry = true;
@@ -207,6 +213,13 @@ absl::Status HttpClient::Call(const ApiSpec& api, const Json* body, const std::s
       stats_.AddRetry();
       if (opts.stats != nullptr) opts.stats->AddRetry();
       continue;
+    }
+    if (IsRetryable(c.reason) || c.reason == ApiError::kAuth) {
+      // Never the URL, token or secret: only the API name, reason and DingTalk's code.
+      common::LogWarn("dingtalk call failed", {{"api", api.name},
+                                               {"reason", std::string(ReasonName(c.reason))},
+                                               {"code", c.code},
+                                               {"attempts", attempt + 1}});
     }
     std::string permission = c.permission;
     if (c.reason == ApiError::kPermissionDenied && permission.empty()) permission = api.permission;
