@@ -146,17 +146,27 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });
   // One metrics object per registry: families must be registered once.
+  // Families may be registered only once per registry; a registry that died (and whose address
+  // may be reused) gets fresh metrics.
   static std::mutex mu;
-  static absl::flat_hash_map<prometheus::Registry*, std::shared_ptr<RpcMetrics>> by_registry;
+  struct Entry {
+    std::weak_ptr<prometheus::Registry> registry;
+    std::shared_ptr<RpcMetrics> metrics;
+  };
+  static absl::flat_hash_map<prometheus::Registry*, Entry> by_registry;
   std::shared_ptr<RpcMetrics> metrics;
   {
     std::lock_guard<std::mutex> lock(mu);
-    auto& m = by_registry[registry.get()];
-    if (m == nullptr) m = std::make_shared<RpcMetrics>(*registry);
-    metrics = m;
+    Entry& e = by_registry[registry.get()];
+    if (e.metrics == nullptr || e.registry.lock() != registry) {
+      e.registry = registry;
+      e.metrics = std::make_shared<RpcMetrics>(*registry);
+    }
+    metrics = e.metrics;
   }
 
   std::unique_ptr<GrpcServerHost> host(new GrpcServerHost());
+  host->registry_ = registry;  // the interceptors' metric families live in it
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(listen_addr, grpc::InsecureServerCredentials(), &host->port_);

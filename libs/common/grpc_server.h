@@ -36,6 +36,7 @@ class GrpcServerHost {
 
  private:
   GrpcServerHost() = default;
+  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

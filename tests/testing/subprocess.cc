@@ -31,7 +31,7 @@ int FreePort() {
 
 std::string BinaryPath(const std::string& relative) {
   const char* dir = std::getenv("SASE_BINARY_DIR");
-  return std::string(dir != nullptr ? dir : ".") + "/" + relative;
+  return std::string(dir != nullptr ? dir : SASE_BINARY_DIR) + "/" + relative;
 }
 
 Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path) : log_path_(std::move(log_path)) {

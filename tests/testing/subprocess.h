@@ -12,7 +12,7 @@ namespace sase::testing {
 // A free TCP port on 127.0.0.1 (bound then released: the kernel will not hand it out again soon).
 int FreePort();
 
-// Path of a built binary, relative to the build tree (SASE_BINARY_DIR set by sase_add_test).
+// Path of a built binary, relative to the build tree (env SASE_BINARY_DIR, else the tree this was built in).
 std::string BinaryPath(const std::string& relative);
 
 class Subprocess {
