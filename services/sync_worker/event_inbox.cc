@@ -1,40 +1,180 @@
 #include "sync_worker/event_inbox.h"
 
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace sase::sync_worker {
 
+struct EventInbox::Pending {
+  std::string tenant_id;
+  std::string idp_id;
+  const std::vector<InboxEvent>* events;
+  bool done = false;
+  absl::StatusOr<SubmitResult> result = absl::InternalError("not run");
+};
+
+EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry* registry) : EventInbox(pool, registry, Options{}) {}
+
+EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry* registry, Options options)
+    : pool_(pool), options_(options) {
+  if (registry != nullptr) {
+    batch_events_ = &prometheus::BuildHistogram()
+                         .Name("sase_event_inbox_batch_events")
+                         .Help("Events committed per inbox transaction (group commit)")
+                         .Register(*registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000});
+    pending_gauge_ = &prometheus::BuildGauge()
+                          .Name("sase_event_inbox_pending")
+                          .Help("Inbox events waiting to be processed")
+                          .Register(*registry)
+                          .Add({});
+    refresher_ = std::thread([this] { RefreshLoop(); });
+  }
+}
+
+EventInbox::~EventInbox() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+void EventInbox::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    absl::StatusOr<int64_t> n = PendingCount();
+    if (n.ok()) pending_gauge_->Set(static_cast<double>(*n));
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; });
+  }
+}
+
+absl::StatusOr<int64_t> EventInbox::PendingCount() {
+  return pool_.Run<int64_t>([](pqxx::connection& c) -> absl::StatusOr<int64_t> {
+    pqxx::read_transaction tx(c);
+    return tx.exec1("SELECT count(*) FROM event_inbox WHERE state = 0")[0].as<int64_t>();
+  });
+}
+
 absl::StatusOr<SubmitResult> EventInbox::Submit(const std::string& tenant_id, const std::string& idp_id,
                                                 const std::vector<InboxEvent>& events) {
-  return pool_.Run<SubmitResult>([&](pqxx::connection& c) -> absl::StatusOr<SubmitResult> {
-    pqxx::work tx(c);
-    // FOR SHARE: a concurrent delete of the source waits for this batch (and then cascades it).
-    if (tx.exec_params("SELECT 1 FROM identity_sources WHERE idp_id = $1::uuid AND tenant_id = $2 FOR SHARE", idp_id,
-                       tenant_id)
-            .empty()) {
-      return absl::NotFoundError(absl::StrCat("identity source ", idp_id, " not found in tenant ", tenant_id));
+  auto me = std::make_shared<Pending>();
+  me->tenant_id = tenant_id;
+  me->idp_id = idp_id;
+  me->events = &events;
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(me);
+  while (!me->done) {
+    if (batches_in_flight_ < options_.max_concurrent_batches && !queue_.empty()) {
+      // Lead a batch: everything queued so far, up to the size cap.
+      std::vector<std::shared_ptr<Pending>> batch;
+      size_t n_events = 0;
+      while (!queue_.empty() && (batch.empty() || n_events + queue_.front()->events->size() <=
+                                                      static_cast<size_t>(options_.max_batch_events))) {
+        n_events += queue_.front()->events->size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++batches_in_flight_;
+      lock.unlock();
+      RunBatch(std::move(batch));
+      lock.lock();
+      --batches_in_flight_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock);
     }
-    SubmitResult result;
-    for (const InboxEvent& e : events) {
-      pqxx::result r = tx.exec_params(
-          "INSERT INTO event_inbox (idp_id, tenant_id, dedupe_key, event_type, event_time_ms, user_ids, dept_ids, "
-          "payload) VALUES ($1::uuid, $2, $3, $4, $5, "
-          "ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), "
-          "ARRAY(SELECT jsonb_array_elements_text($7::jsonb)::bigint), $8) "
-          "ON CONFLICT (idp_id, dedupe_key) DO NOTHING RETURNING id",
-          idp_id, tenant_id, e.dedupe_key, e.event_type, e.event_time_ms, nlohmann::json(e.user_ids).dump(),
-          nlohmann::json(e.department_ids).dump(), e.payload_json);
-      if (r.empty()) {
-        ++result.duplicates;
-      } else {
-        ++result.accepted;
+  }
+  return me->result;
+}
+
+void EventInbox::RunBatch(std::vector<std::shared_ptr<Pending>> batch) {
+  absl::Status status = pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
+    pqxx::work tx(c);
+    // Ownership of every source in the batch, in one statement. FOR SHARE: a concurrent delete
+    // of a source waits for this batch (and then cascades it).
+    nlohmann::json idps = nlohmann::json::array();
+    for (const auto& p : batch) idps.push_back(p->idp_id);
+    absl::flat_hash_map<std::string, std::string> tenant_of;
+    for (const auto& row : tx.exec_params(
+             "SELECT idp_id::text, tenant_id FROM identity_sources "
+             "WHERE idp_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid) FOR SHARE",
+             idps.dump())) {
+      tenant_of[row[0].c_str()] = row[1].c_str();
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& p : batch) {
+      auto it = tenant_of.find(p->idp_id);
+      if (it == tenant_of.end() || it->second != p->tenant_id) continue;
+      for (const InboxEvent& e : *p->events) {
+        rows.push_back({{"i", p->idp_id},
+                        {"t", p->tenant_id},
+                        {"k", e.dedupe_key},
+                        {"y", e.event_type},
+                        {"m", e.event_time_ms},
+                        {"u", e.user_ids},
+                        {"d", e.department_ids},
+                        {"p", e.payload_json}});
+      }
+    }
+    absl::flat_hash_set<std::string> inserted;
+    if (!rows.empty()) {
+      for (const auto& row : tx.exec_params(
+               "INSERT INTO event_inbox (idp_id, tenant_id, dedupe_key, event_type, event_time_ms, user_ids, "
+               "dept_ids, payload) "
+               "SELECT (e->>'i')::uuid, e->>'t', e->>'k', e->>'y', (e->>'m')::bigint, "
+               "ARRAY(SELECT jsonb_array_elements_text(e->'u')), "
+               "ARRAY(SELECT jsonb_array_elements_text(e->'d')::bigint), e->>'p' "
+               "FROM jsonb_array_elements($1::jsonb) e "
+               "ON CONFLICT (idp_id, dedupe_key) DO NOTHING RETURNING idp_id::text, dedupe_key",
+               rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))) {
+        inserted.insert(absl::StrCat(row[0].c_str(), "|", row[1].c_str()));
       }
     }
     tx.commit();
-    return result;
+    for (const auto& p : batch) {
+      auto it = tenant_of.find(p->idp_id);
+      if (it == tenant_of.end() || it->second != p->tenant_id) {
+        p->result = absl::NotFoundError(absl::StrCat("identity source ", p->idp_id, " not found in tenant ",
+                                                     p->tenant_id));
+        continue;
+      }
+      SubmitResult r;
+      for (const InboxEvent& e : *p->events) {
+        // erase(): a key repeated within the batch counts as stored once, then as a duplicate.
+        if (inserted.erase(absl::StrCat(p->idp_id, "|", e.dedupe_key)) > 0) {
+          ++r.accepted;
+        } else {
+          ++r.duplicates;
+        }
+      }
+      p->result = r;
+    }
+    return absl::OkStatus();
   });
+  size_t n_events = 0;
+  for (const auto& p : batch) n_events += p->events->size();
+  if (batch_events_ != nullptr && status.ok()) batch_events_->Observe(static_cast<double>(n_events));
+  if (!status.ok()) {
+    common::LogWarn("inbox commit failed", {{"reason", std::string(status.message())},
+                                            {"events", static_cast<int64_t>(n_events)}});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : batch) {
+    if (!status.ok()) p->result = status;
+    p->done = true;
+  }
 }
 
 }  // namespace sase::sync_worker

@@ -64,12 +64,12 @@ int main(int argc, char** argv) {
 
   store::IdentitySourceRepository sources(**pool, *box);
   store::ExtendedFieldRepository fields(**pool);
-  sync_worker::EventInbox inbox(**pool);
+  auto registry = std::make_shared<prometheus::Registry>();
+  common::RegisterBuildInfo(*registry, "sync_worker");
+  sync_worker::EventInbox inbox(**pool, registry.get());
   sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, {.public_host = cfg->public_host});
   sync_worker::SyncServiceImpl sync_service(sources, inbox);
 
-  auto registry = std::make_shared<prometheus::Registry>();
-  common::RegisterBuildInfo(*registry, "sync_worker");
   absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
       common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service}, registry);
   if (!host.ok()) {
