@@ -1,0 +1,21 @@
+#include "services/directory/config.h"
+
+namespace sase::directory {
+
+absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv,
+                                                     const common::ConfigParser::GetEnv& getenv) {
+  DirectoryConfig c;
+  common::ConfigParser p("directory");
+  p.String("listen_addr", &c.listen_addr, "127.0.0.1:50062", "gRPC listen address (host:port)");
+  p.String("metrics_addr", &c.metrics_addr, "127.0.0.1:9462", "Prometheus /metrics address (host:port)");
+  p.String("pg_dsn", &c.pg_dsn, "", "PostgreSQL connection string", {.required = true, .secret = true});
+  p.Int("pg_pool_size", &c.pg_pool_size, 16, "PostgreSQL connections for queries", {.min = 1, .max = 256});
+  p.Int("poll_interval_ms", &c.poll_interval_ms, 1000,
+        "WatchChanges poll fallback when no NOTIFY arrives (milliseconds)", {.min = 10, .max = 60000});
+  absl::Status s = p.Parse(argc, argv, getenv);
+  if (!s.ok()) return s;
+  c.describe = p.Describe();
+  return c;
+}
+
+}  // namespace sase::directory

@@ -1,0 +1,24 @@
+#pragma once
+// Configuration of the directory binary (env SASE_<KEY>, then --<key>=value).
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+
+namespace sase::directory {
+
+struct DirectoryConfig {
+  std::string listen_addr;   // default 127.0.0.1:50062
+  std::string metrics_addr;  // default 127.0.0.1:9462
+  std::string pg_dsn;        // required, secret
+  int64_t pg_pool_size = 16;
+  int64_t poll_interval_ms = 1000;
+  std::string describe;  // key=value pairs, secrets redacted
+};
+
+// "--help" answers Cancelled with the usage text.
+absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv, const common::ConfigParser::GetEnv& getenv);
+
+}  // namespace sase::directory

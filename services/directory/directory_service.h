@@ -1,0 +1,56 @@
+#pragma once
+// sase.dingtalk.v1.DirectoryService over DirectoryReader: validate, call the reader, map back.
+
+#include <chrono>
+#include <cstdint>
+
+#include "sase/dingtalk/v1/directory.grpc.pb.h"
+#include "services/directory/change_notifier.h"
+#include "store/directory_reader.h"
+
+namespace sase::directory {
+
+struct DirectoryServiceOptions {
+  // Change-log rows fetched per read while a watcher catches up.
+  int watch_batch = 500;
+  // How often a waiting watcher checks for client cancellation.
+  std::chrono::milliseconds cancel_check{200};
+};
+
+class DirectoryServiceImpl final : public dingtalk::v1::DirectoryService::Service {
+ public:
+  DirectoryServiceImpl(store::DirectoryReader& reader, ChangeNotifier& notifier, DirectoryServiceOptions options = {})
+      : reader_(reader), notifier_(notifier), options_(options) {}
+
+  grpc::Status GetUser(grpc::ServerContext* ctx, const dingtalk::v1::GetUserRequest* req,
+                       dingtalk::v1::User* resp) override;
+  grpc::Status BatchGetUsers(grpc::ServerContext* ctx, const dingtalk::v1::BatchGetUsersRequest* req,
+                             dingtalk::v1::BatchGetUsersResponse* resp) override;
+  grpc::Status LookupUser(grpc::ServerContext* ctx, const dingtalk::v1::LookupUserRequest* req,
+                          dingtalk::v1::LookupUserResponse* resp) override;
+  grpc::Status ListUsers(grpc::ServerContext* ctx, const dingtalk::v1::ListUsersRequest* req,
+                         dingtalk::v1::ListUsersResponse* resp) override;
+  grpc::Status SearchUsers(grpc::ServerContext* ctx, const dingtalk::v1::SearchUsersRequest* req,
+                           dingtalk::v1::SearchUsersResponse* resp) override;
+  grpc::Status GetDepartment(grpc::ServerContext* ctx, const dingtalk::v1::GetDepartmentRequest* req,
+                             dingtalk::v1::Department* resp) override;
+  grpc::Status ListDepartments(grpc::ServerContext* ctx, const dingtalk::v1::ListDepartmentsRequest* req,
+                               dingtalk::v1::ListDepartmentsResponse* resp) override;
+  grpc::Status ListUserDepartments(grpc::ServerContext* ctx, const dingtalk::v1::ListUserDepartmentsRequest* req,
+                                   dingtalk::v1::ListUserDepartmentsResponse* resp) override;
+  grpc::Status CheckMembership(grpc::ServerContext* ctx, const dingtalk::v1::CheckMembershipRequest* req,
+                               dingtalk::v1::CheckMembershipResponse* resp) override;
+  grpc::Status WatchChanges(grpc::ServerContext* ctx, const dingtalk::v1::WatchChangesRequest* req,
+                            grpc::ServerWriter<dingtalk::v1::Change>* writer) override;
+
+  static constexpr int kMaxBatchGet = 500;
+  static constexpr int kMaxLookupKeyLength = 256;
+  static constexpr int kMaxQueryChars = 100;
+
+ private:
+  store::DirectoryReader& reader_;
+  ChangeNotifier& notifier_;
+  DirectoryServiceOptions options_;
+};
+
+}  // namespace sase::directory

@@ -1,0 +1,64 @@
+// directory: the read-only DirectoryService (gRPC) over PostgreSQL.
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include <prometheus/registry.h>
+
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "services/directory/change_notifier.h"
+#include "services/directory/config.h"
+#include "services/directory/directory_service.h"
+#include "store/directory_reader.h"
+#include "store/pg_pool.h"
+
+int main(int argc, char** argv) {
+  using namespace sase;  // NOLINT
+  common::BlockShutdownSignals();
+  common::InitLogging("directory");
+  absl::StatusOr<directory::DirectoryConfig> config = directory::LoadDirectoryConfig(argc, argv, std::getenv);
+  if (!config.ok()) {
+    if (config.status().code() == absl::StatusCode::kCancelled) {
+      std::cout << config.status().message() << "\n";
+      return 0;
+    }
+    std::cerr << "directory: config: " << config.status().message() << "\n";
+    return 2;
+  }
+  common::LogInfo("starting", {{"config", config->describe}});
+
+  store::PgPool::Options pool_options;
+  pool_options.dsn = config->pg_dsn;
+  pool_options.size = static_cast<int>(config->pg_pool_size);
+  pool_options.statements = store::DirectoryReader::Statements();
+  absl::StatusOr<std::unique_ptr<store::PgPool>> pool = store::PgPool::Create(pool_options);
+  if (!pool.ok()) {
+    common::LogError("cannot open the database", {{"reason", std::string(pool.status().message())}});
+    return 3;
+  }
+  store::DirectoryReader reader(**pool);
+  directory::ChangeNotifier notifier(
+      {.dsn = config->pg_dsn, .poll_interval = std::chrono::milliseconds(config->poll_interval_ms)});
+  directory::DirectoryServiceImpl service(reader, notifier);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  common::RegisterBuildInfo(*registry, "directory");
+  auto metrics = common::MetricsEndpoint::Start(config->metrics_addr, registry);
+  if (!metrics.ok()) {
+    common::LogError("cannot start metrics", {{"reason", std::string(metrics.status().message())}});
+    return 4;
+  }
+  auto host = common::GrpcServerHost::Start(config->listen_addr, {&service}, registry);
+  if (!host.ok()) {
+    common::LogError("cannot start gRPC", {{"reason", std::string(host.status().message())}});
+    return 4;
+  }
+  common::LogInfo("serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
+  int sig = common::WaitForShutdownSignal();
+  common::LogInfo("shutting down", {{"signal", sig}});
+  notifier.Stop();  // ends every WatchChanges stream promptly
+  (*host)->Shutdown();
+  common::LogInfo("stopped");
+  return 0;
+}
