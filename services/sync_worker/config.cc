@@ -33,7 +33,9 @@ absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
   p.String("public_host", &cfg.public_host, "",
            "public host[:port] of ingress, used by GetIntegrationLinks (e.g. sase.example.com)");
   p.Bool("migrate_on_start", &cfg.migrate_on_start, false, "apply database migrations before serving");
+  RegisterSyncConfig(p, &cfg.sync);
   if (absl::Status s = p.Parse(argc, argv, getenv); !s.ok()) return s;
+  if (absl::Status s = ValidateSyncSettings(cfg.sync); !s.ok()) return s;
   if (cfg.listen_addr.empty()) return absl::InvalidArgumentError("config key listen_addr: must not be empty");
   if (cfg.metrics_addr.empty()) return absl::InvalidArgumentError("config key metrics_addr: must not be empty");
   if (cfg.kek_file.empty() && cfg.kek_env.empty()) {

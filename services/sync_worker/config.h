@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "sync_worker/sync_config.h"
 
 namespace sase::sync_worker {
 
@@ -17,6 +18,7 @@ struct SyncWorkerConfig {
   std::string kek_env;   // or: NAME of an environment variable holding it
   std::string public_host;  // host[:port] for GetIntegrationLinks, e.g. sase.example.com
   bool migrate_on_start = false;
+  SyncSettings sync;  // full sync and DingTalk client (sync_config.h)
   std::string description;  // ConfigParser::Describe(), secrets redacted
 };
 

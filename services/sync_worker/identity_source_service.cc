@@ -10,6 +10,7 @@
 #include "common/validation.h"
 #include "sase/dingtalk/v1/directory.pb.h"
 #include "sync_worker/rules.h"
+#include "sync_worker/source_probe.h"
 
 namespace sase::sync_worker {
 namespace {
@@ -311,15 +312,21 @@ grpc::Status IdentitySourceServiceImpl::DeleteIdentitySource(grpc::ServerContext
   return ToGrpcStatus(s);
 }
 
-grpc::Status IdentitySourceServiceImpl::TestConnectivity(grpc::ServerContext*, const pb::TestConnectivityRequest*,
-                                                         pb::TestConnectivityResponse*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "TestConnectivity is not implemented yet");
+grpc::Status IdentitySourceServiceImpl::TestConnectivity(grpc::ServerContext*, const pb::TestConnectivityRequest* req,
+                                                         pb::TestConnectivityResponse* resp) {
+  if (options_.probe == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "TestConnectivity is not implemented yet");
+  }
+  return common::ToGrpcStatus(options_.probe->TestConnectivity(*req, resp));
 }
 
 grpc::Status IdentitySourceServiceImpl::ListSourceDepartments(grpc::ServerContext*,
-                                                              const pb::ListSourceDepartmentsRequest*,
-                                                              pb::ListSourceDepartmentsResponse*) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "ListSourceDepartments is not implemented yet");
+                                                              const pb::ListSourceDepartmentsRequest* req,
+                                                              pb::ListSourceDepartmentsResponse* resp) {
+  if (options_.probe == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "ListSourceDepartments is not implemented yet");
+  }
+  return common::ToGrpcStatus(options_.probe->ListSourceDepartments(*req, resp));
 }
 
 grpc::Status IdentitySourceServiceImpl::ListMappableFields(grpc::ServerContext*,

@@ -11,6 +11,8 @@
 
 namespace sase::sync_worker {
 
+class SourceProbe;  // source_probe.h
+
 namespace pb = ::sase::dingtalk::v1;
 
 class IdentitySourceServiceImpl final : public pb::IdentitySourceService::Service {
@@ -18,6 +20,8 @@ class IdentitySourceServiceImpl final : public pb::IdentitySourceService::Servic
   struct Options {
     // host[:port] of ingress as DingTalk sees it; empty: GetIntegrationLinks answers FAILED_PRECONDITION.
     std::string public_host;
+    // Serves TestConnectivity and ListSourceDepartments; null: they answer UNIMPLEMENTED.
+    SourceProbe* probe = nullptr;
   };
 
   IdentitySourceServiceImpl(store::IdentitySourceRepository& sources, store::ExtendedFieldRepository& fields,

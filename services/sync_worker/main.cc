@@ -15,7 +15,9 @@
 #include "sync_worker/config.h"
 #include "sync_worker/event_inbox.h"
 #include "sync_worker/identity_source_service.h"
+#include "sync_worker/source_probe.h"
 #include "sync_worker/sync_service.h"
+#include "sync_worker/sync_wiring.h"
 
 namespace {
 
@@ -67,8 +69,12 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   common::RegisterBuildInfo(*registry, "sync_worker");
   sync_worker::EventInbox inbox(**pool, registry.get());
-  sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, {.public_host = cfg->public_host});
-  sync_worker::SyncServiceImpl sync_service(sources, inbox);
+  std::unique_ptr<sync_worker::SyncEngine> sync_engine =
+      sync_worker::MakeSyncEngine(cfg->sync, **pool, *box, *registry);
+  sync_worker::SourceProbe source_probe(*sync_engine);
+  sync_worker::IdentitySourceServiceImpl identity_service(
+      sources, fields, {.public_host = cfg->public_host, .probe = &source_probe});
+  sync_worker::SyncServiceImpl sync_service(sources, inbox, sync_engine.get());
 
   absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
       common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service}, registry);
@@ -86,9 +92,12 @@ int main(int argc, char** argv) {
   }
   common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
 
+  sync_engine->Start();
+
   int sig = common::WaitForShutdownSignal();
   common::LogInfo("sync_worker stopping", {{"signal", sig}});
   (*host)->Shutdown();
+  sync_engine->Stop();
   common::LogInfo("sync_worker stopped");
   return 0;
 }

@@ -1,11 +1,15 @@
 #pragma once
-// sase.dingtalk.v1.SyncService. Implemented: GetCallbackKeys and SubmitEvents (for ingress). The
-// rest (StartSync, GetSyncRun, ListSyncRuns, ApproveDeletions, CompleteLogin) answer UNIMPLEMENTED
-// until their issues land.
+// sase.dingtalk.v1.SyncService. GetCallbackKeys and SubmitEvents (for ingress) here; StartSync,
+// GetSyncRun, ListSyncRuns and ApproveDeletions in sync_service_runs.cc (with a SyncEngine);
+// CompleteLogin answers UNIMPLEMENTED until its issue lands.
 
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 #include "store/identity_source_repository.h"
 #include "sync_worker/event_inbox.h"
+
+namespace sase::sync_worker {
+class SyncEngine;  // sync_engine.h
+}
 
 namespace sase::sync_worker {
 
@@ -14,16 +18,28 @@ class SyncServiceImpl final : public ::sase::dingtalk::v1::SyncService::Service 
   // At most this many events per SubmitEvents call.
   static constexpr int kMaxEventsPerCall = 1000;
 
-  SyncServiceImpl(store::IdentitySourceRepository& sources, EventInbox& inbox) : sources_(sources), inbox_(inbox) {}
+  // engine (optional): serves StartSync, GetSyncRun, ListSyncRuns and ApproveDeletions
+  // (sync_service_runs.cc); without it they answer UNIMPLEMENTED.
+  SyncServiceImpl(store::IdentitySourceRepository& sources, EventInbox& inbox, SyncEngine* engine = nullptr)
+      : sources_(sources), inbox_(inbox), engine_(engine) {}
 
   grpc::Status SubmitEvents(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::SubmitEventsRequest* req,
                             ::sase::dingtalk::v1::SubmitEventsResponse* resp) override;
   grpc::Status GetCallbackKeys(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::GetCallbackKeysRequest* req,
                                ::sase::dingtalk::v1::CallbackKeys* resp) override;
+  grpc::Status StartSync(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::StartSyncRequest* req,
+                         ::sase::dingtalk::v1::SyncRun* resp) override;
+  grpc::Status GetSyncRun(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::GetSyncRunRequest* req,
+                          ::sase::dingtalk::v1::SyncRun* resp) override;
+  grpc::Status ListSyncRuns(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::ListSyncRunsRequest* req,
+                            ::sase::dingtalk::v1::ListSyncRunsResponse* resp) override;
+  grpc::Status ApproveDeletions(grpc::ServerContext* ctx, const ::sase::dingtalk::v1::ApproveDeletionsRequest* req,
+                                ::sase::dingtalk::v1::SyncRun* resp) override;
 
  private:
   store::IdentitySourceRepository& sources_;
   EventInbox& inbox_;
+  SyncEngine* engine_ = nullptr;
 };
 
 }  // namespace sase::sync_worker

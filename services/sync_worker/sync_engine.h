@@ -1,0 +1,120 @@
+#pragma once
+// The full-sync engine: runs sync runs (manual, scheduled, or taken over from a replica whose
+// lease expired), each in its own thread:
+//
+//   PENDING -> FETCHING (snapshot_fetcher.h, in memory) -> APPLYING (DirectoryWriter batches:
+//   departments parents first, users, then departures from the complete snapshot) -> SUCCEEDED,
+//   or AWAITING_APPROVAL when the departures exceed the deletion guard (everything else applied,
+//   departures held until ApproveDeletions), or FAILED with a reason.
+//
+// Crash safety: a run is leased (sync_run_store.h) and its heartbeat renews the lease and persists
+// progress every progress_interval. A worker that dies leaves the lease to expire; any replica's
+// poller then takes the run over and restarts it from the beginning. Applying is idempotent
+// (content-hash upserts), nothing is departed or deleted before a fetch completed, and the run
+// stays APPLYING until the last batch, so a restart converges and readers of the run never see a
+// partial apply presented as complete.
+//
+// The poller (Start) also claims due auto_sync sources (scheduler) when enabled.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dingtalk/client.h"
+#include "sase/dingtalk/v1/sync.pb.h"
+#include "store/pg_pool.h"
+#include "store/secret_box.h"
+#include "sync_worker/source_config.h"
+#include "sync_worker/sync_run_store.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sase::sync_worker {
+
+struct SyncEngineOptions {
+  std::string owner;  // lease owner id of this worker; "" = host:pid:random
+  absl::Duration lease = absl::Seconds(30);
+  absl::Duration poll_interval = absl::Seconds(1);
+  absl::Duration progress_interval = absl::Seconds(1);
+  bool scheduler_enabled = true;
+  int max_concurrent_runs = 4;  // scheduled and taken-over runs; manual runs always start
+  int department_workers = 4;
+  int user_workers = 8;
+  int apply_batch = 1000;
+  int default_max_departures = 500;
+  double default_max_departure_percent = 10;
+};
+
+// Builds a DingTalk client for a source (the composition root decides the base URLs, rate
+// limiter and metrics). Called once per source version; clients are cached.
+using ClientFactory = std::function<absl::StatusOr<std::shared_ptr<dingtalk::Client>>(const SourceConfig&)>;
+
+// "bad_credentials", "missing_permission", ... for a DingTalk failure (ConnectivityStep.reason).
+std::string FailureReason(const absl::Status& s);
+// Human-readable, secret-free detail (names the missing permission point).
+std::string FailureDetail(const absl::Status& s);
+
+class SyncEngine {
+ public:
+  SyncEngine(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory, prometheus::Registry* registry,
+             SyncEngineOptions options);
+  ~SyncEngine();
+  SyncEngine(const SyncEngine&) = delete;
+  SyncEngine& operator=(const SyncEngine&) = delete;
+
+  // Starts the poller thread (takeovers, scheduler).
+  void Start();
+  // Stops the poller and abandons running runs without touching their rows (as a crash would):
+  // their leases expire and another worker takes them over. Joins every thread.
+  void Stop();
+  // One poll cycle, synchronously (tests): claims expired runs and, if enabled, due sources.
+  void PollOnce();
+
+  // Manual run: NOT_FOUND for an unknown source, FAILED_PRECONDITION if one is unfinished.
+  absl::StatusOr<::sase::dingtalk::v1::SyncRun> StartManual(const std::string& tenant, const std::string& idp_id,
+                                                            bool departments_only);
+  absl::StatusOr<::sase::dingtalk::v1::SyncRun> ApproveDeletions(const std::string& tenant,
+                                                                 const std::string& run_id);
+  SyncRunStore& runs() { return runs_; }
+  SourceConfigLoader& sources() { return sources_; }
+  // A fresh client (never cached) for the connectivity test, or the cached one.
+  absl::StatusOr<std::shared_ptr<dingtalk::Client>> ClientFor(const SourceConfig& src, bool fresh);
+  const std::string& owner() const { return options_.owner; }
+  int active_runs() const { return active_runs_.load(); }
+
+ private:
+  struct Metrics;
+  void Launch(SyncRunRecord run);
+  void Execute(const SyncRunRecord& run, const std::atomic<bool>& stop);
+  void PollLoop();
+
+  store::PgPool& pool_;
+  SourceConfigLoader sources_;
+  SyncRunStore runs_;
+  ClientFactory factory_;
+  SyncEngineOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+
+  std::mutex clients_mu_;
+  std::map<std::string, std::pair<int64_t, std::shared_ptr<dingtalk::Client>>> clients_;  // idp -> version, client
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::atomic<bool> stop_flag_{false};
+  std::thread poller_;
+  std::list<std::thread> run_threads_;
+  std::atomic<int> active_runs_{0};
+};
+
+}  // namespace sase::sync_worker

@@ -1,0 +1,42 @@
+#include "sync_worker/sync_wiring.h"
+
+#include <algorithm>
+
+#include "dingtalk/clock.h"
+#include "dingtalk/http_client.h"
+#include "dingtalk/rate_limiter.h"
+
+namespace sase::sync_worker {
+
+std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
+                                           const store::SecretBox& box, prometheus::Registry& registry) {
+  dingtalk::RateLimitConfig limits;
+  limits.qps_per_api = static_cast<double>(settings.dingtalk_qps);
+  auto limiter = std::make_shared<dingtalk::RateLimiter>(limits, dingtalk::SystemClock());
+  ClientFactory factory = [settings, limiter, &registry](
+                              const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {
+    dingtalk::ClientConfig cfg;
+    cfg.app_key = src.record.app_key;
+    cfg.app_secret = src.app_secret;
+    cfg.oapi_base_url = settings.dingtalk_oapi_base;
+    cfg.api_base_url = settings.dingtalk_api_base;
+    cfg.rate_limit = limiter->config();
+    dingtalk::ClientDeps deps;
+    deps.registry = &registry;
+    deps.limiter = limiter;
+    absl::StatusOr<std::unique_ptr<dingtalk::HttpClient>> c = dingtalk::HttpClient::Create(cfg, deps);
+    if (!c.ok()) return c.status();
+    return std::shared_ptr<dingtalk::Client>(std::move(*c));
+  };
+  SyncEngineOptions opts;
+  opts.lease = absl::Seconds(settings.sync_lease_seconds);
+  opts.poll_interval = absl::Milliseconds(settings.sync_poll_ms);
+  opts.scheduler_enabled = settings.sync_scheduler;
+  opts.max_concurrent_runs = static_cast<int>(settings.sync_max_concurrent_runs);
+  opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
+  opts.department_workers = std::max(1, static_cast<int>(settings.sync_fetch_workers) / 2);
+  opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
+  return std::make_unique<SyncEngine>(pool, box, std::move(factory), &registry, std::move(opts));
+}
+
+}  // namespace sase::sync_worker

@@ -1,0 +1,22 @@
+#pragma once
+// Composition of the full-sync engine from the sync_worker configuration: one process-wide DingTalk
+// rate limiter (per (app, API) buckets at dingtalk_qps plus the process cap), an HttpClient per
+// identity source against the configured base URLs, metrics on the process registry.
+
+#include <memory>
+
+#include "store/pg_pool.h"
+#include "store/secret_box.h"
+#include "sync_worker/sync_config.h"
+#include "sync_worker/sync_engine.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sase::sync_worker {
+
+std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
+                                           const store::SecretBox& box, prometheus::Registry& registry);
+
+}  // namespace sase::sync_worker
