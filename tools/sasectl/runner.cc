@@ -441,7 +441,14 @@ int Runner::WaitForRun(v1::SyncRun run) {
   if (run.state() == v1::AWAITING_APPROVAL && !inv_.global.json) {
     err_ << "departures held by the deletion guard; apply them with: sasectl sync approve " << run.run_id() << "\n";
   }
-  return run.state() == v1::FAILED || run.state() == v1::CANCELLED ? kExitError : kExitOk;
+  if (run.state() == v1::FAILED || run.state() == v1::CANCELLED) {
+    err_ << FormatUsageError(absl::StrCat("sync run ", run.run_id(), " ", RunStateName(run.state()),
+                                          run.failure_reason().empty() ? "" : ": ", run.failure_reason(),
+                                          run.failure_detail().empty() ? "" : ": ", run.failure_detail()),
+                             secrets_);
+    return kExitError;
+  }
+  return kExitOk;
 }
 
 int Runner::Watch() {
