@@ -99,7 +99,8 @@ void WriteClosureRows(pqxx::work& tx, const std::string& tenant, const std::stri
   if (!rows.dept_ids.empty()) {
     tx.exec_params(
         "INSERT INTO user_dept_closure (idp_id, dept_id, user_id, tenant_id, direct)"
-        " SELECT $1::uuid, t.d, t.u::uuid, $2, t.x FROM unnest($3::bigint[], $4::text[], $5::boolean[]) AS t(d, u, x)",
+        " SELECT $1::uuid, t.d, t.u::uuid, $2, t.x FROM unnest($3::bigint[], $4::text[], $5::boolean[]) AS t(d, u, x)"
+        " ORDER BY t.d, t.u",  // primary-key order: fewer page splits and cache misses in bulk loads
         idp, tenant, Int64ArrayLiteral(rows.dept_ids), TextArrayLiteral(rows.user_ids), BoolArrayLiteral(rows.direct));
   }
 }

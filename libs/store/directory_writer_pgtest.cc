@@ -257,6 +257,30 @@ TEST_F(DirectoryWriterPgTest, DeleteDepartments) {
   EXPECT_EQ(Count("SELECT count(*) FROM change_log WHERE kind = 7"), 2);
 }
 
+TEST_F(DirectoryWriterPgTest, DeletingUsersOrTheSourceRemovesTheirClosureRows) {
+  std::string other = CreateIdp("t1", "other");
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), Dept(10, 1)}, "t").ok());
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", other, {Dept(1, 0), Dept(10, 1)}, "t").ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {User("alice", {10}), User("bob", {1})}, "t").ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", other, {User("carol", {10})}, "t").ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM user_dept_closure"), 5);
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec0("DELETE FROM users WHERE dingtalk_userid = 'bob'");
+    tx.commit();
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM user_dept_closure"), 4);
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec_params0("DELETE FROM identity_sources WHERE idp_id = $1::uuid", idp_);
+    tx.commit();
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM user_dept_closure"), 2);  // carol's rows only
+  EXPECT_THAT(ClosureRows("carol"), ElementsAre(1, 10));
+}
+
 TEST_F(DirectoryWriterPgTest, ForeignIdentitySourceIsNotFound) {
   std::string other = CreateIdp("t2", "other");
   auto r = writer_->UpsertUsers("t1", other, {User("alice", {})}, "t");

@@ -1,6 +1,7 @@
 // directory_demo_load: creates the demo identity source (if absent) and loads a generated demo
 // organisation through DirectoryWriter. Idempotent: a second run with the same options writes
 // nothing. Prints one JSON object (tenant, idp_id, counts, seconds) on stdout.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -85,6 +86,12 @@ int main(int argc, char** argv) {
                                                                  .users = static_cast<int>(users),
                                                                  .max_depth = static_cast<int>(max_depth),
                                                                  .seed = static_cast<uint64_t>(seed)});
+  // Departed users are loaded as departed, so a re-run with the same options writes nothing.
+  for (auto& u : org.users) {
+    if (std::find(org.departed.begin(), org.departed.end(), u.dingtalk_userid()) != org.departed.end()) {
+      u.set_status(dingtalk::v1::USER_DEPARTED);
+    }
+  }
   store::DirectoryWriter writer(**pool);
   const std::string origin = "demo";
   store::WriteResult total;
