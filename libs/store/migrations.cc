@@ -1,5 +1,7 @@
 #include "store/migrations.h"
 
+#include <set>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -23,13 +25,15 @@ absl::StatusOr<int> ApplyMigrations(const std::string& dsn) {
           "applied_at timestamptz NOT NULL DEFAULT now())");
       tx.commit();
     }
-    int current = 0;
+    // Every migration not yet recorded, in version order: a lower-numbered file that lands after
+    // a higher one (parallel branches) is still applied.
+    std::set<int> done;
     {
       pqxx::read_transaction tx(conn);
-      current = tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+      for (const auto& row : tx.exec("SELECT version FROM schema_migrations")) done.insert(row[0].as<int>());
     }
     for (const Migration& m : AllMigrations()) {
-      if (m.version <= current) continue;
+      if (done.count(m.version) > 0) continue;
       pqxx::work tx(conn);
       tx.exec0(m.sql);
       tx.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name);
