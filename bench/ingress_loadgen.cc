@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   auto worker = [&]() {
     httplib::Client client(target_host, static_cast<int>(port));
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // body and headers go out in two writes: avoid Nagle + delayed ACK
     client.set_read_timeout(10, 0);
     std::vector<double> my_lat;
     int64_t my_ok = 0, my_rej = 0, my_other = 0;

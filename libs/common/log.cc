@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
+
 #include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
@@ -66,6 +68,37 @@ void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
   std::lock_guard<std::mutex> lock(mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+struct LogLimiter::State {
+  struct Window {
+    int64_t second = 0;
+    int written = 0;
+    int64_t suppressed = 0;
+  };
+  std::mutex mu;
+  absl::flat_hash_map<std::string, Window> windows;
+};
+
+LogLimiter::LogLimiter(int per_second) : per_second_(per_second), state_(std::make_unique<State>()) {}
+LogLimiter::~LogLimiter() = default;
+
+bool LogLimiter::Allow(const std::string& key, int64_t* suppressed) {
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  std::lock_guard<std::mutex> lock(state_->mu);
+  State::Window& w = state_->windows[key];
+  if (w.second != now) {
+    w.second = now;
+    w.written = 0;
+  }
+  if (w.written >= per_second_) {
+    ++w.suppressed;
+    return false;
+  }
+  ++w.written;
+  *suppressed = w.suppressed;
+  w.suppressed = 0;
+  return true;
 }
 
 }  // namespace sase::common

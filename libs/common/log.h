@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,5 +42,23 @@ inline void LogInfo(std::string_view msg, std::initializer_list<LogField> f = {}
 inline void LogWarn(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, msg, f); }
 inline void LogError(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, msg, f); }
 inline void LogDebug(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kDebug, msg, f); }
+
+// Rate limit for repeated log lines (a flood of bad pushes, a dependency that is down): at most
+// `per_second` lines per key per second. Allow() tells whether to write now and how many lines
+// of that key were dropped since the last one written (log it as "suppressed").
+class LogLimiter {
+ public:
+  explicit LogLimiter(int per_second);
+  ~LogLimiter();
+  LogLimiter(const LogLimiter&) = delete;
+  LogLimiter& operator=(const LogLimiter&) = delete;
+
+  bool Allow(const std::string& key, int64_t* suppressed);
+
+ private:
+  struct State;
+  int per_second_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace sase::common

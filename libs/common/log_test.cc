@@ -27,5 +27,17 @@ TEST(LogTest, InvalidUtf8DoesNotThrow) {
   EXPECT_TRUE(nlohmann::json::parse(line).contains("msg"));
 }
 
+TEST(LogLimiterTest, CapsLinesPerKeyAndCountsSuppressed) {
+  LogLimiter limiter(3);
+  int64_t suppressed = -1;
+  int allowed = 0;
+  for (int i = 0; i < 10; ++i) allowed += limiter.Allow("bad_signature", &suppressed) ? 1 : 0;
+  // All ten calls may straddle a second boundary: then up to six pass.
+  EXPECT_GE(allowed, 3);
+  EXPECT_LE(allowed, 6);
+  EXPECT_TRUE(limiter.Allow("other_key", &suppressed));
+  EXPECT_EQ(suppressed, 0);
+}
+
 }  // namespace
 }  // namespace sase::common

@@ -92,13 +92,18 @@ IngressServer::~IngressServer() { Stop(); }
 IngressServer::Reply IngressServer::Reject(int status, std::string_view outcome, const std::string& idp_id,
                                            std::string_view detail) {
   metrics_->Count(kEventsRoute, outcome);
-  // Reason codes and ids only: never keys, bodies or decrypted personal data.
-  common::Log(status >= 500 ? common::LogLevel::kWarn : common::LogLevel::kInfo, "push rejected",
-              {{"route", kEventsRoute},
-               {"idp_id", idp_id},
-               {"http_status", status},
-               {"reason", std::string(outcome)},
-               {"detail", std::string(detail)}});
+  // Reason codes and ids only: never keys, bodies or decrypted personal data. A flood of bad
+  // pushes is rate-limited per reason (the metric still counts every one).
+  int64_t suppressed = 0;
+  if (log_limiter_.Allow(std::string(outcome), &suppressed)) {
+    common::Log(status >= 500 ? common::LogLevel::kWarn : common::LogLevel::kInfo, "push rejected",
+                {{"route", kEventsRoute},
+                 {"idp_id", idp_id},
+                 {"http_status", status},
+                 {"reason", std::string(outcome)},
+                 {"detail", std::string(detail)},
+                 {"suppressed", suppressed}});
+  }
   return {status, JsonError(outcome), "application/json"};
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "callback/event.h"
+#include "common/log.h"
 #include "services/ingress/key_cache.h"
 
 namespace httplib {
@@ -62,6 +63,7 @@ class IngressServer {
   KeyCache& keys_;
   EventSink sink_;
   std::unique_ptr<Metrics> metrics_;
+  common::LogLimiter log_limiter_{10};
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
 };
