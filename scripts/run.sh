@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, builds, starts a throwaway PostgreSQL under .tmp/run,
-# applies migrations, starts the services and loads the demo organisation, then waits.
+# applies migrations, starts the services and the DingTalk simulator, creates the demo identity
+# source and syncs the simulated organisation into the directory, then waits.
 # Ctrl-C (or `scripts/run.sh stop` from another terminal) shuts everything down cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,9 @@ SYNC_PORT=${SASE_RUN_SYNC_PORT:-50061}
 DIR_PORT=${SASE_RUN_DIRECTORY_PORT:-50062}
 SYNC_METRICS=${SASE_RUN_SYNC_METRICS_PORT:-9461}
 DIR_METRICS=${SASE_RUN_DIRECTORY_METRICS_PORT:-9462}
+HTTP_PORT=${SASE_RUN_HTTP_PORT:-8080}
+INGRESS_METRICS=${SASE_RUN_INGRESS_METRICS_PORT:-9460}
+SIM_PORT=${SASE_RUN_SIM_PORT:-18090}
 
 stop_all() {
   if [ -f "$state/pids" ]; then
@@ -47,17 +51,16 @@ trap 'echo; echo "shutting down..." >&2; stop_all; exit 0' INT TERM
 
 # A fixed development key-encryption key for the demo only; production reads it from a secret.
 export SASE_DEMO_KEK="ZGVtby1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+# The simulated DingTalk app (the simulator plays DingTalk on loopback).
+APP_KEY=dingdemoappkey01
+export SASE_APP_SECRET=demo-app-secret
+AES_KEY=DemoAesKey0123456789abcdefghijklmnopqrstuvw
+export SASE_CALLBACK_TOKEN=demo-callback-token
 start() {
   local name=$1; shift
   "$@" >>"$state/$name.log" 2>&1 &
   echo "$! $name" >> "$state/pids"
 }
-start sync_worker "$bin/services/sync_worker/sync_worker" --pg_dsn="$dsn" \
-  --listen_addr="127.0.0.1:$SYNC_PORT" --metrics_addr="127.0.0.1:$SYNC_METRICS" \
-  --kek_env=SASE_DEMO_KEK --public_host=localhost:8080
-start directory "$bin/services/directory/directory" --pg_dsn="$dsn" \
-  --listen_addr="127.0.0.1:$DIR_PORT" --metrics_addr="127.0.0.1:$DIR_METRICS"
-
 wait_port() {
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -67,27 +70,59 @@ wait_port() {
   stop_all
   exit 1
 }
+sim="http://127.0.0.1:$SIM_PORT"
+start sync_worker "$bin/services/sync_worker/sync_worker" --pg_dsn="$dsn" \
+  --listen_addr="127.0.0.1:$SYNC_PORT" --metrics_addr="127.0.0.1:$SYNC_METRICS" \
+  --kek_env=SASE_DEMO_KEK --public_host="localhost:$HTTP_PORT" \
+  --dingtalk_oapi_base="$sim" --dingtalk_api_base="$sim"
+start directory "$bin/services/directory/directory" --pg_dsn="$dsn" \
+  --listen_addr="127.0.0.1:$DIR_PORT" --metrics_addr="127.0.0.1:$DIR_METRICS"
+start ingress "$bin/services/ingress/ingress" --listen_addr="127.0.0.1:$HTTP_PORT" \
+  --metrics_addr="127.0.0.1:$INGRESS_METRICS" --sync_worker_addr="127.0.0.1:$SYNC_PORT"
 wait_port "$SYNC_PORT"
 wait_port "$DIR_PORT"
-
-"$bin/services/directory/directory_demo_load" --pg_dsn="$dsn" --tenant=demo >>"$state/demo_load.log" 2>&1
+wait_port "$HTTP_PORT"
 
 cli="$bin/tools/sasectl/sasectl"
+# The identity source an admin would create in the console (secret from SASE_APP_SECRET).
+idp=$("$cli" --json idp create --name demo-dingtalk --description "Demo DingTalk (simulated)" \
+  --corp-id dingdemocorp --app-key "$APP_KEY" --aes-key "$AES_KEY" --token "$SASE_CALLBACK_TOKEN" \
+  --cycle-hours 24 | sed -n 's/.*"idp_id": *"\([^"]*\)".*/\1/p')
+if [ -z "$idp" ]; then
+  echo "could not create the demo identity source; see $state/sync_worker.log" >&2
+  stop_all
+  exit 1
+fi
+# The simulator: a generated organisation, DingTalk's wire format, and signed, encrypted event
+# pushes to ingress for every change made through its admin API.
+start dingtalk_sim "$bin/tools/dingtalk_sim/dingtalk_sim" --listen="127.0.0.1:$SIM_PORT" \
+  --seed=7 --users="${SASE_DEMO_USERS:-300}" --departments="${SASE_DEMO_DEPARTMENTS:-25}" --max_depth=5 \
+  --app_key="$APP_KEY" --app_secret="$SASE_APP_SECRET" --corp_id=dingdemocorp \
+  --callback_url="http://127.0.0.1:$HTTP_PORT/dingtalk/events/$idp" \
+  --callback_token="$SASE_CALLBACK_TOKEN" --callback_aes_key="$AES_KEY"
+wait_port "$SIM_PORT"
+echo "syncing the demo organisation from the DingTalk simulator..." >&2
+"$cli" sync start --idp "$idp" --wait
+
 cat <<INFO
 
 SASE DingTalk connector is running (logs in $state/):
-  sync_worker  gRPC 127.0.0.1:$SYNC_PORT   metrics http://127.0.0.1:$SYNC_METRICS/metrics
-  directory    gRPC 127.0.0.1:$DIR_PORT   metrics http://127.0.0.1:$DIR_METRICS/metrics
-  PostgreSQL   $dsn
+  sync_worker     gRPC 127.0.0.1:$SYNC_PORT   metrics http://127.0.0.1:$SYNC_METRICS/metrics
+  directory       gRPC 127.0.0.1:$DIR_PORT   metrics http://127.0.0.1:$DIR_METRICS/metrics
+  ingress         HTTP http://127.0.0.1:$HTTP_PORT/dingtalk/events/$idp   metrics http://127.0.0.1:$INGRESS_METRICS/metrics
+  DingTalk (sim)  http://127.0.0.1:$SIM_PORT   (admin API under /admin/)
+  PostgreSQL      $dsn
 
-Try (tenant "demo"):
+Identity source $idp (tenant "demo"). Try:
   $cli idp list
-  $cli user search --idp \$($cli --json idp list | sed -n 's/.*"idpId": *"\([^"]*\)".*/\1/p' | head -1) 张
-  $cli dept list --idp \$($cli --json idp list | sed -n 's/.*"idpId": *"\([^"]*\)".*/\1/p' | head -1) --subtree
+  $cli dept list --idp $idp --subtree
+  $cli user list --idp $idp --dept 1 --subtree
+  $cli user search --idp $idp 王
+  $cli watch --idp $idp        # then, in another terminal, change DingTalk:
+  curl -s -X POST http://127.0.0.1:$SIM_PORT/admin/users/add -d '{"name":"新同事","dept_id_list":[1]}'
 
 Press Ctrl-C to stop (or run: scripts/run.sh stop).
 INFO
-$cli idp list || true
 while true; do
   sleep 1 &
   wait $! || true
