@@ -17,6 +17,7 @@
 #include "sync_worker/identity_source_service.h"
 #include "sync_worker/source_probe.h"
 #include "sync_worker/sync_service.h"
+#include "sync_worker/event_processor.h"
 #include "sync_worker/sync_wiring.h"
 
 namespace {
@@ -69,8 +70,11 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   common::RegisterBuildInfo(*registry, "sync_worker");
   sync_worker::EventInbox inbox(**pool, registry.get());
+  // One client factory (and so one process-wide DingTalk rate limiter) for full syncs and events.
+  sync_worker::ClientFactory clients = sync_worker::MakeClientFactory(cfg->sync, *registry);
   std::unique_ptr<sync_worker::SyncEngine> sync_engine =
-      sync_worker::MakeSyncEngine(cfg->sync, **pool, *box, *registry);
+      sync_worker::MakeSyncEngine(cfg->sync, **pool, *box, *registry, clients);
+  sync_worker::EventProcessor event_processor(**pool, *box, clients, registry.get());
   sync_worker::SourceProbe source_probe(*sync_engine);
   sync_worker::IdentitySourceServiceImpl identity_service(
       sources, fields, {.public_host = cfg->public_host, .probe = &source_probe});
@@ -93,10 +97,12 @@ int main(int argc, char** argv) {
   common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
 
   sync_engine->Start();
+  event_processor.Start();
 
   int sig = common::WaitForShutdownSignal();
   common::LogInfo("sync_worker stopping", {{"signal", sig}});
   (*host)->Shutdown();
+  event_processor.Stop();
   sync_engine->Stop();
   common::LogInfo("sync_worker stopped");
   return 0;

@@ -8,13 +8,12 @@
 
 namespace sase::sync_worker {
 
-std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
-                                           const store::SecretBox& box, prometheus::Registry& registry) {
+ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry) {
   dingtalk::RateLimitConfig limits;
   limits.qps_per_api = static_cast<double>(settings.dingtalk_qps);
   auto limiter = std::make_shared<dingtalk::RateLimiter>(limits, dingtalk::SystemClock());
-  ClientFactory factory = [settings, limiter, &registry](
-                              const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {
+  return [settings, limiter, &registry](
+             const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {
     dingtalk::ClientConfig cfg;
     cfg.app_key = src.record.app_key;
     cfg.app_secret = src.app_secret;
@@ -28,6 +27,12 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
     if (!c.ok()) return c.status();
     return std::shared_ptr<dingtalk::Client>(std::move(*c));
   };
+}
+
+std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
+                                           const store::SecretBox& box, prometheus::Registry& registry,
+                                           ClientFactory factory) {
+  if (factory == nullptr) factory = MakeClientFactory(settings, registry);
   SyncEngineOptions opts;
   opts.lease = absl::Seconds(settings.sync_lease_seconds);
   opts.poll_interval = absl::Milliseconds(settings.sync_poll_ms);

@@ -16,7 +16,12 @@ class Registry;
 
 namespace sase::sync_worker {
 
+// HttpClients for identity sources, sharing one process-wide rate limiter and the registry.
+ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry);
+
+// `factory` null: one made by MakeClientFactory.
 std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
-                                           const store::SecretBox& box, prometheus::Registry& registry);
+                                           const store::SecretBox& box, prometheus::Registry& registry,
+                                           ClientFactory factory = nullptr);
 
 }  // namespace sase::sync_worker

@@ -1,0 +1,249 @@
+#include "sync_worker/event_processor.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "dingtalk/error.h"
+#include "store/directory_writer.h"
+#include "sync_worker/field_mapping.h"
+#include "sync_worker/source_config.h"
+
+namespace sase::sync_worker {
+namespace {
+namespace v1 = ::sase::dingtalk::v1;
+}  // namespace
+
+struct EventProcessor::Claimed {
+  int64_t id;
+  std::string event_type;
+  std::vector<std::string> user_ids;
+  std::vector<int64_t> dept_ids;
+  int attempts;
+};
+
+struct EventProcessor::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : rows(prometheus::BuildCounter()
+                 .Name("sase_event_rows_total")
+                 .Help("Inbox events finished by the processor, by result (applied, retry, failed)")
+                 .Register(r)),
+        applied(rows.Add({{"result", "applied"}})),
+        retry(rows.Add({{"result", "retry"}})),
+        failed(rows.Add({{"result", "failed"}})),
+        lag(prometheus::BuildHistogram()
+                .Name("sase_event_apply_lag_seconds")
+                .Help("From inbox receipt to the directory write")
+                .Register(r)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300})) {}
+  prometheus::Family<prometheus::Counter>& rows;
+  prometheus::Counter& applied;
+  prometheus::Counter& retry;
+  prometheus::Counter& failed;
+  prometheus::Histogram& lag;
+};
+
+EventProcessor::EventProcessor(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory,
+                               prometheus::Registry* registry, EventProcessorOptions options)
+    : pool_(pool), box_(box), factory_(std::move(factory)), options_(options) {
+  if (registry != nullptr) metrics_ = std::make_unique<Metrics>(*registry);
+}
+
+EventProcessor::~EventProcessor() { Stop(); }
+
+void EventProcessor::Start() {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      absl::StatusOr<int> n = RunOnce();
+      if (!n.ok()) {
+        common::LogWarn("event processing pass failed", {{"reason", std::string(n.status().message())}});
+      }
+      lock.lock();
+      // A full batch means more may be due: go again at once.
+      if (n.ok() && *n >= options_.batch) continue;
+      cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.poll_interval), [this] { return stop_; });
+    }
+  });
+}
+
+void EventProcessor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<int> EventProcessor::RunOnce() {
+  struct Row {
+    std::string tenant, idp;
+    Claimed c;
+  };
+  // Claim: push the rows' next attempt past the lease so no other worker takes them meanwhile.
+  absl::StatusOr<std::vector<Row>> claimed = pool_.Run<std::vector<Row>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Row>> {
+        pqxx::work tx(conn);
+        pqxx::result r = tx.exec_params(
+            "UPDATE event_inbox SET attempts = attempts + 1, "
+            "next_attempt_at = now() + make_interval(secs => $2) "
+            "WHERE id IN (SELECT id FROM event_inbox WHERE state = 0 AND next_attempt_at <= now() "
+            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+            "RETURNING id, tenant_id, idp_id::text, event_type, array_to_json(user_ids)::text, "
+            "array_to_json(dept_ids)::text, attempts",
+            options_.batch, absl::ToDoubleSeconds(options_.claim_lease));
+        tx.commit();
+        std::vector<Row> rows;
+        for (const auto& row : r) {
+          Row x;
+          x.c.id = row[0].as<int64_t>();
+          x.tenant = row[1].c_str();
+          x.idp = row[2].c_str();
+          x.c.event_type = row[3].c_str();
+          for (const auto& u : nlohmann::json::parse(row[4].c_str())) x.c.user_ids.push_back(u.get<std::string>());
+          for (const auto& d : nlohmann::json::parse(row[5].c_str())) x.c.dept_ids.push_back(d.get<int64_t>());
+          x.c.attempts = row[6].as<int>();
+          rows.push_back(std::move(x));
+        }
+        return rows;
+      });
+  if (!claimed.ok()) return claimed.status();
+  if (claimed->empty()) return 0;
+
+  std::map<std::pair<std::string, std::string>, std::vector<Claimed>> by_source;
+  for (Row& r : *claimed) by_source[{r.tenant, r.idp}].push_back(std::move(r.c));
+  int finished = 0;
+  for (auto& [key, rows] : by_source) {
+    absl::Status st = ProcessSource(key.first, key.second, rows);
+    std::vector<int64_t> ids;
+    for (const Claimed& c : rows) ids.push_back(c.id);
+    int max_attempts = 0;
+    for (const Claimed& c : rows) max_attempts = std::max(max_attempts, c.attempts);
+    bool give_up = !st.ok() && max_attempts >= options_.max_attempts;
+    std::string reason = st.ok() ? "" : std::string(st.message()).substr(0, 500);
+    absl::Status marked = pool_.RunStatus([&](pqxx::connection& conn) -> absl::Status {
+      pqxx::work tx(conn);
+      std::string id_list = nlohmann::json(ids).dump();
+      if (st.ok()) {
+        pqxx::result lag = tx.exec_params(
+            "UPDATE event_inbox SET state = 1, last_error = '' "
+            "WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) "
+            "RETURNING extract(epoch FROM now() - received_at)",
+            id_list);
+        if (metrics_ != nullptr) {
+          for (const auto& l : lag) metrics_->lag.Observe(l[0].as<double>());
+        }
+      } else {
+        // Exponential back-off: 2^attempts seconds, at most 5 minutes.
+        tx.exec_params(
+            "UPDATE event_inbox SET state = CASE WHEN $2 THEN 2 ELSE 0 END, last_error = $3, "
+            "next_attempt_at = now() + make_interval(secs => least(300, power(2, attempts))) "
+            "WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+            id_list, give_up, reason);
+      }
+      tx.commit();
+      return absl::OkStatus();
+    });
+    if (!marked.ok()) return marked;
+    if (st.ok() || give_up) finished += static_cast<int>(rows.size());
+    if (metrics_ != nullptr) {
+      (st.ok() ? metrics_->applied : give_up ? metrics_->failed : metrics_->retry)
+          .Increment(static_cast<double>(rows.size()));
+    }
+    if (!st.ok()) {
+      common::LogWarn("events not applied", {{"idp_id", key.second},
+                                             {"events", static_cast<int64_t>(rows.size())},
+                                             {"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))},
+                                             {"detail", reason},
+                                             {"gave_up", give_up}});
+    }
+  }
+  return finished;
+}
+
+absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std::string& idp,
+                                           std::vector<Claimed>& rows) {
+  SourceConfigLoader loader(pool_, box_);
+  absl::StatusOr<SourceConfig> src = loader.Load(tenant, idp);
+  if (absl::IsNotFound(src.status())) return absl::OkStatus();  // source deleted: nothing to apply
+  if (!src.ok()) return src.status();
+  auto cached = clients_.find(idp);
+  if (cached == clients_.end() || cached->second.first != src->record.version) {
+    absl::StatusOr<std::shared_ptr<dingtalk::Client>> made = factory_(*src);
+    if (!made.ok()) return made.status();
+    cached = clients_.insert_or_assign(idp, std::make_pair(src->record.version, *made)).first;
+  }
+  std::shared_ptr<dingtalk::Client>* client = &cached->second.second;
+  std::set<std::string> users;
+  std::set<int64_t> depts;
+  for (const Claimed& c : rows) {
+    users.insert(c.user_ids.begin(), c.user_ids.end());
+    depts.insert(c.dept_ids.begin(), c.dept_ids.end());
+  }
+  // Latency matters (a resignation must take effect in seconds): the interactive lane.
+  dingtalk::CallOptions opts = dingtalk::CallOptions::Interactive();
+  store::DirectoryWriter writer(pool_);
+  std::string origin = "event";
+  if (rows.size() == 1) origin = absl::StrCat("event:", rows[0].event_type);
+
+  std::vector<v1::Department> upsert_depts;
+  std::vector<int64_t> gone_depts;
+  for (int64_t d : depts) {
+    absl::StatusOr<dingtalk::Department> got = (*client)->GetDepartment(d, opts);
+    if (got.ok()) {
+      v1::Department pd;
+      pd.set_department_id(got->dept_id);
+      pd.set_name(got->name);
+      pd.set_parent_id(got->parent_id);
+      pd.set_order(got->order);
+      upsert_depts.push_back(std::move(pd));
+    } else if (dingtalk::ReasonOf(got.status()) == dingtalk::ApiError::kNotFound) {
+      gone_depts.push_back(d);
+    } else {
+      return got.status();
+    }
+  }
+  std::vector<MappingRule> rules;
+  for (const auto& m : src->record.field_mappings) rules.push_back({m.source_field, m.target_field});
+  std::vector<v1::User> upsert_users;
+  std::vector<std::string> departed;
+  for (const std::string& u : users) {
+    absl::StatusOr<dingtalk::User> got = (*client)->GetUser(u, opts);
+    if (got.ok()) {
+      upsert_users.push_back(MapUser(*got, rules));
+    } else if (dingtalk::ReasonOf(got.status()) == dingtalk::ApiError::kNotFound) {
+      departed.push_back(u);
+    } else {
+      return got.status();
+    }
+  }
+  if (!upsert_depts.empty()) {
+    absl::StatusOr<store::WriteResult> r = writer.UpsertDepartments(tenant, idp, upsert_depts, origin);
+    if (!r.ok()) return r.status();
+  }
+  if (!upsert_users.empty()) {
+    absl::StatusOr<store::WriteResult> r = writer.UpsertUsers(tenant, idp, upsert_users, origin);
+    if (!r.ok()) return r.status();
+  }
+  if (!departed.empty()) {
+    absl::StatusOr<store::WriteResult> r = writer.MarkDeparted(tenant, idp, departed, origin);
+    if (!r.ok()) return r.status();
+  }
+  if (!gone_depts.empty()) {
+    absl::StatusOr<store::WriteResult> r = writer.DeleteDepartments(tenant, idp, gone_depts, origin);
+    // A department that still has children here is left to the next full sync.
+    if (!r.ok() && !absl::IsFailedPrecondition(r.status())) return r.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sase::sync_worker

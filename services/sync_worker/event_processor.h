@@ -1,0 +1,69 @@
+#pragma once
+// Applies inbox events to the directory. Events are hints, never data: the processor claims due
+// inbox rows, coalesces the user and department ids per identity source, re-fetches their current
+// state from DingTalk (v2/user/get, v2/department/get), and writes it through DirectoryWriter —
+// a user DingTalk no longer knows is marked departed, a department it no longer knows is deleted.
+// Order of events does not matter; a replayed event is harmless. Failures retry with exponential
+// back-off; the scheduled full sync is the safety net.
+//
+// Claiming is a short UPDATE that pushes next_attempt_at into the future (a lease), so several
+// sync_worker replicas process disjoint rows and a crashed worker's rows come back after the lease.
+
+#include <atomic>
+#include <map>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "store/pg_pool.h"
+#include "store/secret_box.h"
+#include "sync_worker/sync_engine.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sase::sync_worker {
+
+struct EventProcessorOptions {
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  absl::Duration claim_lease = absl::Seconds(60);
+  int batch = 200;
+  int max_attempts = 10;
+};
+
+class EventProcessor {
+ public:
+  EventProcessor(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory,
+                 prometheus::Registry* registry, EventProcessorOptions options = {});
+  ~EventProcessor();
+
+  void Start();
+  void Stop();
+  // One pass over the due rows; returns how many rows it finished (done or given up).
+  absl::StatusOr<int> RunOnce();
+
+ private:
+  struct Metrics;
+  struct Claimed;
+  absl::Status ProcessSource(const std::string& tenant, const std::string& idp, std::vector<Claimed>& rows);
+
+  store::PgPool& pool_;
+  const store::SecretBox& box_;
+  ClientFactory factory_;
+  EventProcessorOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+  // One client per (idp, source version): its token cache survives between passes; an update of
+  // the source (new AppSecret) gets a new client.
+  std::map<std::string, std::pair<int64_t, std::shared_ptr<dingtalk::Client>>> clients_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sase::sync_worker

@@ -1,0 +1,174 @@
+// Events re-fetched from the (simulated) DingTalk and applied to the directory.
+#include "sync_worker/event_processor.h"
+
+#include <httplib.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "dingtalk/http_client.h"
+#include "dingtalk_sim/sim_server.h"
+#include "store/identity_source_repository.h"
+#include "store/testing/test_db.h"
+#include "sync_worker/event_inbox.h"
+
+namespace sase::sync_worker {
+namespace {
+
+namespace pb = ::sase::dingtalk::v1;
+constexpr char kTenant[] = "t-events";
+constexpr char kKek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+class EventProcessorPgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SASE_SETUP_TEST_DB(db_);
+    store::PgPool::Options opts;
+    opts.dsn = db_->dsn();
+    opts.size = 4;
+    pool_ = std::move(*store::PgPool::Create(opts));
+    box_ = std::make_unique<store::SecretBox>(*store::SecretBox::FromEncodedKey(kKek));
+    dingtalk_sim::SimOptions o;
+    o.generator.seed = 11;
+    o.generator.users = 40;
+    o.generator.departments = 6;
+    o.generator.max_depth = 3;
+    o.qps = 0;
+    sim_ = std::move(*dingtalk_sim::SimServer::Start(o));
+    sim_opts_ = o;
+    store::IdentitySourceRepository repo(*pool_, *box_);
+    store::IdentitySourceRecord r;
+    r.tenant_id = kTenant;
+    r.name = "events";
+    r.status = pb::ENABLED;
+    r.corp_id = o.corp_id;
+    r.app_key = o.app_key;
+    r.app_secret = o.app_secret;
+    r.dingtalk_type = pb::STANDARD;
+    r.sync_cycle_hours = 24;
+    auto created = repo.Create(r);
+    ASSERT_TRUE(created.ok()) << created.status();
+    idp_ = created->idp_id;
+    inbox_ = std::make_unique<EventInbox>(*pool_);
+    processor_ = std::make_unique<EventProcessor>(*pool_, *box_, Factory(), &registry_,
+                                                  EventProcessorOptions{.batch = 50, .max_attempts = 3});
+    admin_ = std::make_unique<httplib::Client>("127.0.0.1", sim_->port());
+  }
+
+  ClientFactory Factory() {
+    const int port = sim_->port();
+    return [port, this](const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {
+      ++clients_made_;
+      dingtalk::ClientConfig cfg;
+      cfg.app_key = src.record.app_key;
+      cfg.app_secret = src.app_secret;
+      cfg.oapi_base_url = absl::StrCat("http://127.0.0.1:", port);
+      cfg.api_base_url = cfg.oapi_base_url;
+      cfg.retry.max_attempts = 1;
+      cfg.retry.interactive_max_attempts = 1;
+      cfg.request_timeout = absl::Seconds(2);
+      auto c = dingtalk::HttpClient::Create(cfg, {});
+      if (!c.ok()) return c.status();
+      return std::shared_ptr<dingtalk::Client>(std::move(*c));
+    };
+  }
+
+  nlohmann::json Org() { return nlohmann::json::parse(admin_->Get("/admin/org")->body); }
+
+  void Submit(const std::string& type, const std::string& key, std::vector<std::string> users,
+              std::vector<int64_t> depts = {}) {
+    InboxEvent e{key, type, 1, std::move(users), std::move(depts), "{}"};
+    auto r = inbox_->Submit(kTenant, idp_, {e});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  // status of the user in the directory: -1 absent.
+  int UserStatus(const std::string& userid) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT status FROM users WHERE idp_id = $1::uuid AND dingtalk_userid = $2", idp_, userid);
+    return r.empty() ? -1 : r[0][0].as<int>();
+  }
+  std::string UserField(const std::string& userid, const std::string& col) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(absl::StrCat("SELECT ", col, " FROM users WHERE idp_id = $1::uuid AND dingtalk_userid = $2"),
+                            idp_, userid);
+    return r.empty() ? "" : r[0][0].c_str();
+  }
+  int Inbox(int state) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1("SELECT count(*) FROM event_inbox WHERE state = $1", state)[0].as<int>();
+  }
+
+  std::unique_ptr<store::testing::TestDatabase> db_;
+  std::unique_ptr<store::PgPool> pool_;
+  std::unique_ptr<store::SecretBox> box_;
+  std::unique_ptr<dingtalk_sim::SimServer> sim_;
+  dingtalk_sim::SimOptions sim_opts_;
+  std::string idp_;
+  prometheus::Registry registry_;
+  std::unique_ptr<EventInbox> inbox_;
+  std::unique_ptr<EventProcessor> processor_;
+  std::unique_ptr<httplib::Client> admin_;
+  int clients_made_ = 0;
+};
+
+TEST_F(EventProcessorPgTest, EventsAreRefetchedAndApplied) {
+  nlohmann::json org = Org();
+  std::string a = org["users"][0]["userid"], b = org["users"][1]["userid"];
+  int64_t dept = org["departments"][1]["dept_id"];
+  // Two events for the same user coalesce into one fetch; a department event creates it.
+  Submit("user_add_org", "e1", {a});
+  Submit("user_modify_org", "e2", {a, b});
+  Submit("org_dept_create", "e3", {}, {dept});
+  auto n = processor_->RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 3);
+  EXPECT_EQ(UserStatus(a), pb::USER_ACTIVE);
+  EXPECT_EQ(UserStatus(b), pb::USER_ACTIVE);
+  EXPECT_EQ(UserField(a, "name"), org["users"][0]["name"].get<std::string>());
+  EXPECT_EQ(Inbox(1), 3);
+
+  // The user resigns in DingTalk: the event is only a hint; the re-fetch says "gone" → departed.
+  auto removed = admin_->Post("/admin/users/remove", nlohmann::json{{"userid", a}}.dump(), "application/json");
+  ASSERT_EQ(removed->status, 200) << removed->body;
+  Submit("user_leave_org", "e4", {a});
+  // A replayed add for the departed user re-fetches too and cannot resurrect them.
+  Submit("user_add_org", "e5", {a});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(UserStatus(a), pb::USER_DEPARTED);
+  EXPECT_EQ(UserStatus(b), pb::USER_ACTIVE);
+  EXPECT_EQ(clients_made_, 1);  // the client (and its token) is reused across passes
+}
+
+TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
+  std::string a = Org()["users"][0]["userid"];
+  sim_.reset();  // DingTalk unreachable
+  Submit("user_add_org", "e1", {a});
+  auto n = processor_->RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(Inbox(0), 1);  // still pending, next attempt pushed into the future
+  EXPECT_EQ(processor_->RunOnce().value_or(-1), 0);  // not due yet: nothing claimed
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    auto r = tx.exec1("SELECT attempts, last_error <> '', next_attempt_at > now() FROM event_inbox");
+    EXPECT_EQ(r[0].as<int>(), 1);
+    EXPECT_TRUE(r[1].as<bool>());
+    EXPECT_TRUE(r[2].as<bool>());
+    tx.exec0("UPDATE event_inbox SET next_attempt_at = now(), attempts = 2");  // fast-forward
+    tx.commit();
+  }
+  EXPECT_EQ(processor_->RunOnce().value_or(-1), 1);  // third attempt fails: given up
+  EXPECT_EQ(Inbox(2), 1);
+  EXPECT_EQ(UserStatus(a), -1);
+}
+
+}  // namespace
+}  // namespace sase::sync_worker
