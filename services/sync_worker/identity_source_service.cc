@@ -388,19 +388,30 @@ grpc::Status IdentitySourceServiceImpl::GetIntegrationLinks(grpc::ServerContext*
   return ToGrpcStatus(s);
 }
 
+namespace {
+
+// The shared validation of CreateExtendedField and UpdateExtendedField.
+absl::StatusOr<store::ExtendedFieldRecord> ValidatedExtendedField(const std::string& tenant_id, bool has_field,
+                                                                  const pb::ExtendedField& field) {
+  RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
+  if (!has_field) return absl::InvalidArgumentError("field: required");
+  RETURN_IF_ERROR(CheckEmbeddedTenant(tenant_id, field.tenant_id(), "field.tenant_id"));
+  RETURN_IF_ERROR(ValidateExtendedField(field));
+  return store::ExtendedFieldRecord{.tenant_id = tenant_id,
+                                    .name = field.name(),
+                                    .display_name = field.display_name(),
+                                    .type = field.type()};
+}
+
+}  // namespace
+
 grpc::Status IdentitySourceServiceImpl::CreateExtendedField(grpc::ServerContext*,
                                                             const pb::CreateExtendedFieldRequest* req,
                                                             pb::ExtendedField* resp) {
   absl::Status s = [&]() -> absl::Status {
-    RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
-    if (!req->has_field()) return absl::InvalidArgumentError("field: required");
-    RETURN_IF_ERROR(CheckEmbeddedTenant(req->tenant_id(), req->field().tenant_id(), "field.tenant_id"));
-    RETURN_IF_ERROR(ValidateExtendedField(req->field()));
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec,
-                     fields_.Create({.tenant_id = req->tenant_id(),
-                                     .name = req->field().name(),
-                                     .display_name = req->field().display_name(),
-                                     .type = req->field().type()}));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
+                                                                               req->field()));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Create(input));
     ToProto(rec, resp);
     return absl::OkStatus();
   }();
@@ -423,15 +434,9 @@ grpc::Status IdentitySourceServiceImpl::UpdateExtendedField(grpc::ServerContext*
                                                             const pb::UpdateExtendedFieldRequest* req,
                                                             pb::ExtendedField* resp) {
   absl::Status s = [&]() -> absl::Status {
-    RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
-    if (!req->has_field()) return absl::InvalidArgumentError("field: required");
-    RETURN_IF_ERROR(CheckEmbeddedTenant(req->tenant_id(), req->field().tenant_id(), "field.tenant_id"));
-    RETURN_IF_ERROR(ValidateExtendedField(req->field()));
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec,
-                     fields_.Update({.tenant_id = req->tenant_id(),
-                                     .name = req->field().name(),
-                                     .display_name = req->field().display_name(),
-                                     .type = req->field().type()}));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
+                                                                               req->field()));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Update(input));
     ToProto(rec, resp);
     return absl::OkStatus();
   }();
