@@ -22,10 +22,13 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "bench/stats.h"
 #include "common/config.h"
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 
 namespace {
+
+using ::sase::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = sase::dingtalk::v1;
@@ -137,13 +140,6 @@ class Caller {
   std::atomic<int>* inflight_;
   std::mt19937_64 rng_;
 };
-
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 }  // namespace
 

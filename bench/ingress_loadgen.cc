@@ -25,10 +25,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "callback/crypto.h"
+#include "bench/stats.h"
 #include "common/config.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 
 namespace {
+
+using ::sase::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = ::sase::dingtalk::v1;
@@ -37,13 +40,6 @@ struct Push {
   std::string path;
   std::string body;
 };
-
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 }  // namespace
 
