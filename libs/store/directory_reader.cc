@@ -192,6 +192,10 @@ constexpr char kUserExists[] = "dir_user_exists";
 constexpr char kCheckMembership[] = "dir_check_membership";
 constexpr char kReadChanges[] = "dir_read_changes";
 constexpr char kLatestSeq[] = "dir_latest_seq";
+constexpr char kGetUserClosure[] = "dir_get_user_closure";
+constexpr char kScanUsersClosure[] = "dir_scan_users_closure";
+constexpr char kDeptExistsIdp[] = "dir_dept_exists_idp";
+constexpr char kReadChangeKeys[] = "dir_read_change_keys";
 
 std::string LookupSql(const char* where) {
   return absl::StrCat("SELECT ", kUserColumns, " FROM users u WHERE u.tenant_id = $1 AND ", where,
@@ -259,6 +263,13 @@ std::vector<std::pair<std::string, std::string>> DirectoryReader::Statements() {
        " FROM change_log WHERE tenant_id = $1 AND seq > $2 AND ($3 = '' OR idp_id::text = $3)"
        " ORDER BY seq LIMIT $4"},
       {kLatestSeq, "SELECT coalesce(max(seq), 0) FROM change_log"},
+      {kGetUserClosure, absl::StrCat("SELECT ", kUserColumns, ", u.dept_closure::text"
+                                     " FROM users u WHERE u.tenant_id = $1 AND u.user_id = $2::uuid")},
+      {kScanUsersClosure, absl::StrCat("SELECT ", kUserColumns, ", u.dept_closure::text"
+                                       " FROM users u WHERE u.user_id > $1::uuid ORDER BY u.user_id LIMIT $2")},
+      {kDeptExistsIdp, "SELECT 1 FROM departments WHERE idp_id = $1::uuid AND dept_id = $2"},
+      {kReadChangeKeys,
+       "SELECT seq, tenant_id, idp_id::text, kind, object_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2"},
   };
 }
 
@@ -515,6 +526,59 @@ absl::StatusOr<int64_t> DirectoryReader::LatestSeq() {
   return pool_.Run<int64_t>([&](pqxx::connection& c) -> absl::StatusOr<int64_t> {
     pqxx::nontransaction tx(c);
     return tx.exec_prepared1(kLatestSeq)[0].as<int64_t>();
+  });
+}
+
+absl::StatusOr<UserWithClosure> DirectoryReader::GetUserWithClosure(const std::string& tenant,
+                                                                    const std::string& user_id) {
+  return pool_.Run<UserWithClosure>([&](pqxx::connection& c) -> absl::StatusOr<UserWithClosure> {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(kGetUserClosure, tenant, user_id);
+    if (r.empty()) return NotFound("user_id", user_id);
+    return UserWithClosure{.user = UserFromRow(r[0]),
+                           .closure = dir_internal::ParseInt64Array(r[0][dir_internal::kUserColumnCount].c_str())};
+  });
+}
+
+absl::StatusOr<std::vector<UserWithClosure>> DirectoryReader::ScanUsersWithClosure(const std::string& after_user_id,
+                                                                                   int limit) {
+  const std::string after = after_user_id.empty() ? kNilUuid : after_user_id;
+  using Out = std::vector<UserWithClosure>;
+  return pool_.Run<Out>([&](pqxx::connection& c) -> absl::StatusOr<Out> {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(kScanUsersClosure, after, limit);
+    Out out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      out.push_back({.user = UserFromRow(row),
+                     .closure = dir_internal::ParseInt64Array(row[dir_internal::kUserColumnCount].c_str())});
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<bool> DirectoryReader::DepartmentExists(const std::string& idp, int64_t dept_id) {
+  return pool_.Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
+    pqxx::nontransaction tx(c);
+    return !tx.exec_prepared(kDeptExistsIdp, idp, dept_id).empty();
+  });
+}
+
+absl::StatusOr<std::vector<ChangeKey>> DirectoryReader::ReadChangeKeys(int64_t after_seq, int limit) {
+  using Out = std::vector<ChangeKey>;
+  return pool_.Run<Out>([&](pqxx::connection& c) -> absl::StatusOr<Out> {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_prepared(kReadChangeKeys, after_seq, limit);
+    Out out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      out.push_back({.seq = row[0].as<int64_t>(),
+                     .tenant = row[1].c_str(),
+                     .idp = row[2].c_str(),
+                     .kind = row[3].as<int>(),
+                     .object_id = row[4].c_str()});
+    }
+    return out;
   });
 }
 

@@ -44,6 +44,21 @@ struct MembershipResult {
   bool direct = false;
 };
 
+// A user with the ids of every department it belongs to directly or below (for caches).
+struct UserWithClosure {
+  v1::User user;
+  std::vector<int64_t> closure;  // as stored (unsorted)
+};
+
+// The identifying part of a change-log row (no payload).
+struct ChangeKey {
+  int64_t seq = 0;
+  std::string tenant;
+  std::string idp;
+  int kind = 0;  // sase.dingtalk.v1.ChangeKind
+  std::string object_id;
+};
+
 class DirectoryReader {
  public:
   static std::vector<std::pair<std::string, std::string>> Statements();
@@ -81,6 +96,16 @@ class DirectoryReader {
                                                       int64_t after_seq, int limit);
   // The newest seq (0 when the log is empty).
   absl::StatusOr<int64_t> LatestSeq();
+
+  // ---- For the directory's user cache. ----
+  // NotFound for an unknown user.
+  absl::StatusOr<UserWithClosure> GetUserWithClosure(const std::string& tenant, const std::string& user_id);
+  // Users of every tenant with user_id > after_user_id (empty: from the start), by user_id.
+  absl::StatusOr<std::vector<UserWithClosure>> ScanUsersWithClosure(const std::string& after_user_id, int limit);
+  // Whether the department exists in the source (no tenant filter: the idp is the user's own).
+  absl::StatusOr<bool> DepartmentExists(const std::string& idp, int64_t dept_id);
+  // Change-log rows of every tenant with seq > after_seq, oldest first.
+  absl::StatusOr<std::vector<ChangeKey>> ReadChangeKeys(int64_t after_seq, int limit);
 
  private:
   PgPool& pool_;

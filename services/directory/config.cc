@@ -12,6 +12,10 @@ absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv,
   p.Int("pg_pool_size", &c.pg_pool_size, 16, "PostgreSQL connections for queries", {.min = 1, .max = 256});
   p.Int("poll_interval_ms", &c.poll_interval_ms, 1000,
         "WatchChanges poll fallback when no NOTIFY arrives (milliseconds)", {.min = 10, .max = 60000});
+  p.Int("user_cache_entries", &c.user_cache_entries, 200000,
+        "users cached for GetUser/CheckMembership (0 disables the cache)", {.min = 0, .max = 10000000});
+  p.Int("user_cache_mb", &c.user_cache_mb, 64, "memory bound of the user cache (MiB, estimated)",
+        {.min = 1, .max = 65536});
   absl::Status s = p.Parse(argc, argv, getenv);
   if (!s.ok()) return s;
   c.describe = p.Describe();

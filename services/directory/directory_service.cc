@@ -71,6 +71,7 @@ size_t Utf8Length(const std::string& s) {
 grpc::Status DirectoryServiceImpl::GetUser(grpc::ServerContext*, const v1::GetUserRequest* req, v1::User* resp) {
   SASE_RETURN_IF_INVALID(CheckTenant(req->tenant_id()));
   SASE_ASSIGN_OR_GRPC(id, CheckUserId(req->user_id()));
+  if (options_.cache != nullptr) return ToGrpcStatus(options_.cache->GetUser(req->tenant_id(), id, resp));
   SASE_ASSIGN_OR_GRPC(user, reader_.GetUser(req->tenant_id(), id));
   *resp = std::move(user);
   return grpc::Status::OK;
@@ -211,7 +212,9 @@ grpc::Status DirectoryServiceImpl::CheckMembership(grpc::ServerContext*, const v
   SASE_RETURN_IF_INVALID(CheckTenant(req->tenant_id()));
   SASE_ASSIGN_OR_GRPC(id, CheckUserId(req->user_id()));
   SASE_RETURN_IF_INVALID(common::ValidatePositive("department_id", req->department_id()));
-  SASE_ASSIGN_OR_GRPC(m, reader_.CheckMembership(req->tenant_id(), id, req->department_id()));
+  SASE_ASSIGN_OR_GRPC(m, options_.cache != nullptr
+                             ? options_.cache->CheckMembership(req->tenant_id(), id, req->department_id())
+                             : reader_.CheckMembership(req->tenant_id(), id, req->department_id()));
   resp->set_member(m.member);
   resp->set_direct(m.direct);
   return grpc::Status::OK;

@@ -6,6 +6,7 @@
 
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "services/directory/change_notifier.h"
+#include "services/directory/user_cache.h"
 #include "store/directory_reader.h"
 
 namespace sase::directory {
@@ -15,6 +16,9 @@ struct DirectoryServiceOptions {
   int watch_batch = 500;
   // How often a waiting watcher checks for client cancellation.
   std::chrono::milliseconds cancel_check{200};
+  // Serves GetUser and CheckMembership when set (started, outlives the service); else every
+  // read goes to the database.
+  UserCache* cache = nullptr;
 };
 
 class DirectoryServiceImpl final : public dingtalk::v1::DirectoryService::Service {

@@ -10,6 +10,7 @@
 #include "services/directory/change_notifier.h"
 #include "services/directory/config.h"
 #include "services/directory/directory_service.h"
+#include "services/directory/user_cache.h"
 #include "store/directory_reader.h"
 #include "store/pg_pool.h"
 
@@ -40,7 +41,21 @@ int main(int argc, char** argv) {
   store::DirectoryReader reader(**pool);
   directory::ChangeNotifier notifier(
       {.dsn = config->pg_dsn, .poll_interval = std::chrono::milliseconds(config->poll_interval_ms)});
-  directory::DirectoryServiceImpl service(reader, notifier);
+  std::unique_ptr<directory::UserCache> cache;
+  directory::DirectoryServiceOptions service_options;
+  if (config->user_cache_entries > 0) {
+    cache = std::make_unique<directory::UserCache>(
+        reader, notifier,
+        directory::UserCache::Options{.max_entries = static_cast<size_t>(config->user_cache_entries),
+                                      .max_bytes = static_cast<size_t>(config->user_cache_mb) << 20});
+    absl::Status started = cache->Start();
+    if (!started.ok()) {
+      common::LogError("cannot start the user cache", {{"reason", std::string(started.message())}});
+      return 3;
+    }
+    service_options.cache = cache.get();
+  }
+  directory::DirectoryServiceImpl service(reader, notifier, service_options);
 
   auto registry = std::make_shared<prometheus::Registry>();
   common::RegisterBuildInfo(*registry, "directory");
@@ -59,6 +74,7 @@ int main(int argc, char** argv) {
   common::LogInfo("shutting down", {{"signal", sig}});
   notifier.Stop();  // ends every WatchChanges stream promptly
   (*host)->Shutdown();
+  if (cache != nullptr) cache->Stop();
   common::LogInfo("stopped");
   return 0;
 }

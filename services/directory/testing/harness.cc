@@ -18,7 +18,8 @@ std::string LoadedOrg::UserId(const std::string& dingtalk_userid) const {
 }
 
 absl::StatusOr<std::unique_ptr<DirectoryHarness>> DirectoryHarness::Create(const std::string& dsn,
-                                                                            std::chrono::milliseconds poll_interval) {
+                                                                            std::chrono::milliseconds poll_interval,
+                                                                            bool user_cache) {
   std::unique_ptr<DirectoryHarness> h(new DirectoryHarness());
   h->dsn_ = dsn;
   store::PgPool::Options o;
@@ -31,7 +32,14 @@ absl::StatusOr<std::unique_ptr<DirectoryHarness>> DirectoryHarness::Create(const
   h->reader_ = std::make_unique<store::DirectoryReader>(*h->pool_);
   h->writer_ = std::make_unique<store::DirectoryWriter>(*h->pool_);
   h->notifier_ = std::make_unique<ChangeNotifier>(ChangeNotifier::Options{.dsn = dsn, .poll_interval = poll_interval});
-  h->service_ = std::make_unique<DirectoryServiceImpl>(*h->reader_, *h->notifier_);
+  DirectoryServiceOptions service_options;
+  if (user_cache) {
+    h->cache_ = std::make_unique<UserCache>(*h->reader_, *h->notifier_);
+    absl::Status started = h->cache_->Start();
+    if (!started.ok()) return started;
+    service_options.cache = h->cache_.get();
+  }
+  h->service_ = std::make_unique<DirectoryServiceImpl>(*h->reader_, *h->notifier_, service_options);
   // One registry for the whole process: GrpcServerHost caches its metric families per registry
   // address and does not keep the registry alive.
   static const auto* registry = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
@@ -46,6 +54,7 @@ absl::StatusOr<std::unique_ptr<DirectoryHarness>> DirectoryHarness::Create(const
 DirectoryHarness::~DirectoryHarness() {
   if (notifier_ != nullptr) notifier_->Stop();
   if (host_ != nullptr) host_->Shutdown();
+  if (cache_ != nullptr) cache_->Stop();
 }
 
 std::unique_ptr<dingtalk::v1::DirectoryService::Stub> DirectoryHarness::NewStub() {

@@ -21,6 +21,7 @@
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "services/directory/change_notifier.h"
 #include "services/directory/directory_service.h"
+#include "services/directory/user_cache.h"
 #include "store/directory_reader.h"
 #include "store/directory_writer.h"
 #include "store/pg_pool.h"
@@ -39,7 +40,8 @@ struct LoadedOrg {
 class DirectoryHarness {
  public:
   static absl::StatusOr<std::unique_ptr<DirectoryHarness>> Create(
-      const std::string& dsn, std::chrono::milliseconds poll_interval = std::chrono::milliseconds(1000));
+      const std::string& dsn, std::chrono::milliseconds poll_interval = std::chrono::milliseconds(1000),
+      bool user_cache = true);
   ~DirectoryHarness();
 
   // Inserts an identity_sources row (plain SQL) and returns its idp_id.
@@ -54,6 +56,7 @@ class DirectoryHarness {
   store::DirectoryReader& reader() { return *reader_; }
   store::PgPool& pool() { return *pool_; }
   ChangeNotifier& notifier() { return *notifier_; }
+  UserCache* cache() { return cache_.get(); }  // null when created without
   const std::string& dsn() const { return dsn_; }
   int port() const { return host_->port(); }
 
@@ -64,6 +67,7 @@ class DirectoryHarness {
   std::unique_ptr<store::DirectoryReader> reader_;
   std::unique_ptr<store::DirectoryWriter> writer_;
   std::unique_ptr<ChangeNotifier> notifier_;
+  std::unique_ptr<UserCache> cache_;
   std::unique_ptr<DirectoryServiceImpl> service_;
   std::unique_ptr<common::GrpcServerHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
