@@ -332,11 +332,21 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
 
   // Users below a department whose path changed get their closure recomputed.
   if (!path_changed.empty()) {
-    pqxx::result users = tx.exec_params(
-        "SELECT u.user_id::text, u.dept_ids::text, u.dept_closure::text, u.status FROM users u"
-        " WHERE u.tenant_id = $2 AND u.idp_id = $1::uuid AND u.status <> 3 AND u.user_id IN"
-        " (SELECT c.user_id FROM user_dept_closure c WHERE c.idp_id = $1::uuid AND c.dept_id = ANY($3::bigint[]))",
-        idp, tenant, Int64ArrayLiteral(path_changed));
+    // Two index lookups rather than one semi-join: while a sync streams users in, the tables'
+    // statistics lag far behind their size and the planner would pick a nested loop of scans.
+    std::vector<std::string> member_ids;
+    for (const auto& row : tx.exec_params("SELECT DISTINCT c.user_id::text FROM user_dept_closure c"
+                                          " WHERE c.idp_id = $1::uuid AND c.dept_id = ANY($2::bigint[])",
+                                          idp, Int64ArrayLiteral(path_changed))) {
+      member_ids.push_back(row[0].c_str());
+    }
+    pqxx::result users;
+    if (!member_ids.empty()) {
+      users = tx.exec_params(
+          "SELECT u.user_id::text, u.dept_ids::text, u.dept_closure::text, u.status FROM users u"
+          " WHERE u.user_id = ANY($3::uuid[]) AND u.tenant_id = $2 AND u.idp_id = $1::uuid AND u.status <> 3",
+          idp, tenant, TextArrayLiteral(member_ids));
+    }
     AncestorMap anc;
     anc.reserve(nodes.size());
     for (const auto& [id, n] : nodes) anc.emplace(id, n.ancestors);

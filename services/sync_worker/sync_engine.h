@@ -2,17 +2,21 @@
 // The full-sync engine: runs sync runs (manual, scheduled, or taken over from a replica whose
 // lease expired), each in its own thread:
 //
-//   PENDING -> FETCHING (snapshot_fetcher.h, in memory) -> APPLYING (DirectoryWriter batches:
-//   departments parents first, users, then departures from the complete snapshot) -> SUCCEEDED,
+//   PENDING -> FETCHING (snapshot_fetcher.h streams the organisation; departments, parents first,
+//   and users are upserted in DirectoryWriter batches as soon as they are final) -> APPLYING
+//   (departures and deleted departments, diffed against the complete snapshot) -> SUCCEEDED,
 //   or AWAITING_APPROVAL when the departures exceed the deletion guard (everything else applied,
 //   departures held until ApproveDeletions), or FAILED with a reason.
+//
+// Memory: the worker keeps a few batches of users in flight plus the ids of what it has seen (for
+// the departure diff), never the whole snapshot.
 //
 // Crash safety: a run is leased (sync_run_store.h) and its heartbeat renews the lease and persists
 // progress every progress_interval. A worker that dies leaves the lease to expire; any replica's
 // poller then takes the run over and restarts it from the beginning. Applying is idempotent
 // (content-hash upserts), nothing is departed or deleted before a fetch completed, and the run
-// stays APPLYING until the last batch, so a restart converges and readers of the run never see a
-// partial apply presented as complete.
+// stays FETCHING/APPLYING until the last batch, so a restart converges and readers of the run
+// never see a partial apply presented as complete.
 //
 // The poller (Start) also claims due auto_sync sources (scheduler) when enabled.
 
@@ -48,7 +52,7 @@ struct SyncEngineOptions {
   absl::Duration progress_interval = absl::Seconds(1);
   bool scheduler_enabled = true;
   int max_concurrent_runs = 4;  // scheduled and taken-over runs; manual runs always start
-  int department_workers = 4;
+  int department_workers = 8;
   int user_workers = 8;
   int apply_batch = 1000;
   int default_max_departures = 500;
