@@ -16,7 +16,7 @@ struct DirectoryConfig {
   int64_t pg_pool_size = 16;
   int64_t poll_interval_ms = 1000;
   int64_t user_cache_entries = 200000;  // 0: no cache
-  int64_t user_cache_mb = 64;
+  int64_t user_cache_mb = 96;
   std::string describe;  // key=value pairs, secrets redacted
 };
 

@@ -68,7 +68,15 @@ size_t Utf8Length(const std::string& s) {
   if (!lhs##_or_.ok()) return ToGrpcStatus(lhs##_or_.status()); \
   auto lhs = std::move(*lhs##_or_)
 
-grpc::Status DirectoryServiceImpl::GetUser(grpc::ServerContext*, const v1::GetUserRequest* req, v1::User* resp) {
+grpc::ServerUnaryReactor* DirectoryServiceImpl::GetUser(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetUserRequest* req, v1::User* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(DoGetUser(*req, resp));
+  return reactor;
+}
+
+grpc::Status DirectoryServiceImpl::DoGetUser(const v1::GetUserRequest& request, v1::User* resp) {
+  const v1::GetUserRequest* req = &request;
   SASE_RETURN_IF_INVALID(CheckTenant(req->tenant_id()));
   SASE_ASSIGN_OR_GRPC(id, CheckUserId(req->user_id()));
   if (options_.cache != nullptr) return ToGrpcStatus(options_.cache->GetUser(req->tenant_id(), id, resp));
@@ -207,8 +215,17 @@ grpc::Status DirectoryServiceImpl::ListUserDepartments(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status DirectoryServiceImpl::CheckMembership(grpc::ServerContext*, const v1::CheckMembershipRequest* req,
-                                                   v1::CheckMembershipResponse* resp) {
+grpc::ServerUnaryReactor* DirectoryServiceImpl::CheckMembership(grpc::CallbackServerContext* ctx,
+                                                                const v1::CheckMembershipRequest* req,
+                                                                v1::CheckMembershipResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(DoCheckMembership(*req, resp));
+  return reactor;
+}
+
+grpc::Status DirectoryServiceImpl::DoCheckMembership(const v1::CheckMembershipRequest& request,
+                                                     v1::CheckMembershipResponse* resp) {
+  const v1::CheckMembershipRequest* req = &request;
   SASE_RETURN_IF_INVALID(CheckTenant(req->tenant_id()));
   SASE_ASSIGN_OR_GRPC(id, CheckUserId(req->user_id()));
   SASE_RETURN_IF_INVALID(common::ValidatePositive("department_id", req->department_id()));

@@ -21,13 +21,18 @@ struct DirectoryServiceOptions {
   UserCache* cache = nullptr;
 };
 
-class DirectoryServiceImpl final : public dingtalk::v1::DirectoryService::Service {
+// GetUser and CheckMembership (the hot, usually cached reads) use the callback API and answer
+// inline on gRPC's threads; the other methods are synchronous.
+using DirectoryServiceBase = dingtalk::v1::DirectoryService::WithCallbackMethod_GetUser<
+    dingtalk::v1::DirectoryService::WithCallbackMethod_CheckMembership<dingtalk::v1::DirectoryService::Service>>;
+
+class DirectoryServiceImpl final : public DirectoryServiceBase {
  public:
   DirectoryServiceImpl(store::DirectoryReader& reader, ChangeNotifier& notifier, DirectoryServiceOptions options = {})
       : reader_(reader), notifier_(notifier), options_(options) {}
 
-  grpc::Status GetUser(grpc::ServerContext* ctx, const dingtalk::v1::GetUserRequest* req,
-                       dingtalk::v1::User* resp) override;
+  grpc::ServerUnaryReactor* GetUser(grpc::CallbackServerContext* ctx, const dingtalk::v1::GetUserRequest* req,
+                                    dingtalk::v1::User* resp) override;
   grpc::Status BatchGetUsers(grpc::ServerContext* ctx, const dingtalk::v1::BatchGetUsersRequest* req,
                              dingtalk::v1::BatchGetUsersResponse* resp) override;
   grpc::Status LookupUser(grpc::ServerContext* ctx, const dingtalk::v1::LookupUserRequest* req,
@@ -42,8 +47,9 @@ class DirectoryServiceImpl final : public dingtalk::v1::DirectoryService::Servic
                                dingtalk::v1::ListDepartmentsResponse* resp) override;
   grpc::Status ListUserDepartments(grpc::ServerContext* ctx, const dingtalk::v1::ListUserDepartmentsRequest* req,
                                    dingtalk::v1::ListUserDepartmentsResponse* resp) override;
-  grpc::Status CheckMembership(grpc::ServerContext* ctx, const dingtalk::v1::CheckMembershipRequest* req,
-                               dingtalk::v1::CheckMembershipResponse* resp) override;
+  grpc::ServerUnaryReactor* CheckMembership(grpc::CallbackServerContext* ctx,
+                                            const dingtalk::v1::CheckMembershipRequest* req,
+                                            dingtalk::v1::CheckMembershipResponse* resp) override;
   grpc::Status WatchChanges(grpc::ServerContext* ctx, const dingtalk::v1::WatchChangesRequest* req,
                             grpc::ServerWriter<dingtalk::v1::Change>* writer) override;
 
@@ -52,6 +58,10 @@ class DirectoryServiceImpl final : public dingtalk::v1::DirectoryService::Servic
   static constexpr int kMaxQueryChars = 100;
 
  private:
+  grpc::Status DoGetUser(const dingtalk::v1::GetUserRequest& req, dingtalk::v1::User* resp);
+  grpc::Status DoCheckMembership(const dingtalk::v1::CheckMembershipRequest& req,
+                                 dingtalk::v1::CheckMembershipResponse* resp);
+
   store::DirectoryReader& reader_;
   ChangeNotifier& notifier_;
   DirectoryServiceOptions options_;

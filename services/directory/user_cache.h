@@ -40,7 +40,7 @@ class UserCache {
     // Bounds (whichever is hit first). Entry bytes are estimated (serialized user, closure, keys,
     // container overhead).
     size_t max_entries = 200000;
-    size_t max_bytes = size_t{64} << 20;
+    size_t max_bytes = size_t{96} << 20;
     // Fill the cache in the background at Start() (all tenants, by user_id) until a bound is hit.
     bool warm = true;
     int warm_batch = 1000;
