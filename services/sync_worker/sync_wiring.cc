@@ -39,7 +39,7 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
   opts.scheduler_enabled = settings.sync_scheduler;
   opts.max_concurrent_runs = static_cast<int>(settings.sync_max_concurrent_runs);
   opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
-  opts.department_workers = std::max(1, static_cast<int>(settings.sync_fetch_workers) / 2);
+  opts.department_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
   return std::make_unique<SyncEngine>(pool, box, std::move(factory), &registry, std::move(opts));
 }
