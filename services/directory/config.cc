@@ -14,8 +14,11 @@ absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv,
         "WatchChanges poll fallback when no NOTIFY arrives (milliseconds)", {.min = 10, .max = 60000});
   p.Int("user_cache_entries", &c.user_cache_entries, 200000,
         "users cached for GetUser/CheckMembership (0 disables the cache)", {.min = 0, .max = 10000000});
-  p.Int("user_cache_mb", &c.user_cache_mb, 96, "memory bound of the user cache (MiB, estimated)",
+  p.Int("user_cache_mb", &c.user_cache_mb, 80, "memory bound of the user cache (MiB, estimated)",
         {.min = 1, .max = 65536});
+  p.Int("user_cache_warm_wait_ms", &c.user_cache_warm_wait_ms, 30000,
+        "wait at most this long for the user cache warm-up before serving (0: serve at once)",
+        {.min = 0, .max = 600000});
   absl::Status s = p.Parse(argc, argv, getenv);
   if (!s.ok()) return s;
   c.describe = p.Describe();

@@ -16,7 +16,8 @@ struct DirectoryConfig {
   int64_t pg_pool_size = 16;
   int64_t poll_interval_ms = 1000;
   int64_t user_cache_entries = 200000;  // 0: no cache
-  int64_t user_cache_mb = 96;
+  int64_t user_cache_mb = 80;
+  int64_t user_cache_warm_wait_ms = 30000;  // serve only after warm-up, at most this long
   std::string describe;  // key=value pairs, secrets redacted
 };
 

@@ -1,4 +1,6 @@
 // directory: the read-only DirectoryService (gRPC) over PostgreSQL.
+#include <malloc.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -17,6 +19,8 @@
 int main(int argc, char** argv) {
   using namespace sase;  // NOLINT
   common::BlockShutdownSignals();
+  // Few malloc arenas: the callback threads otherwise each grow their own, inflating RSS.
+  mallopt(M_ARENA_MAX, 2);
   common::InitLogging("directory");
   absl::StatusOr<directory::DirectoryConfig> config = directory::LoadDirectoryConfig(argc, argv, std::getenv);
   if (!config.ok()) {
@@ -54,6 +58,11 @@ int main(int argc, char** argv) {
       return 3;
     }
     service_options.cache = cache.get();
+    // A cold cache sends every read to the database at once; become reachable once warm.
+    if (config->user_cache_warm_wait_ms > 0 &&
+        !cache->WaitWarm(std::chrono::milliseconds(config->user_cache_warm_wait_ms))) {
+      common::LogWarn("serving before the user cache warm-up finished");
+    }
   }
   directory::DirectoryServiceImpl service(reader, notifier, service_options);
 

@@ -44,6 +44,14 @@ void UserCache::Stop() {
   if (follower_.joinable()) follower_.join();
 }
 
+bool UserCache::WaitWarm(std::chrono::milliseconds timeout) const {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (!warm_done() && !stop_.load() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return warm_done();
+}
+
 std::string UserCache::Key(const std::string& tenant, const std::string& user_id) {
   // A tenant id never contains '/'; the user id is a lowercase UUID.
   return absl::StrCat(tenant, "/", user_id);

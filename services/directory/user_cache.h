@@ -17,6 +17,7 @@
 // Entries are keyed by tenant and user_id and re-checked against the tenant on every hit.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,7 +41,7 @@ class UserCache {
     // Bounds (whichever is hit first). Entry bytes are estimated (serialized user, closure, keys,
     // container overhead).
     size_t max_entries = 200000;
-    size_t max_bytes = size_t{96} << 20;
+    size_t max_bytes = size_t{80} << 20;
     // Fill the cache in the background at Start() (all tenants, by user_id) until a bound is hit.
     bool warm = true;
     int warm_batch = 1000;
@@ -80,6 +81,8 @@ class UserCache {
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
   bool warm_done() const { return warm_done_.load(std::memory_order_acquire); }
+  // Returns warm_done() once it holds or `timeout` passed.
+  bool WaitWarm(std::chrono::milliseconds timeout) const;
 
  private:
   static constexpr size_t kShards = 32;
