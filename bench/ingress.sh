@@ -11,8 +11,10 @@ PG_PORT=${PG_PORT:-55451}
 SYNC_PORT=${SYNC_PORT:-50171}
 HTTP_PORT=${HTTP_PORT:-18080}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
-"$root/scripts/install_deps.sh"
-BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2
+if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use $BUILD_DIR as it is
+  "$root/scripts/install_deps.sh"
+  BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2
+fi
 b="$BUILD_DIR"
 state="$root/.tmp/bench-ingress"
 mkdir -p "$state"
@@ -31,18 +33,20 @@ export SASE_BENCH_KEK="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 pids+=($!)
 sync_pid=$!
 "$b/services/ingress/ingress" --listen_addr="127.0.0.1:$HTTP_PORT" --metrics_addr=127.0.0.1:0 \
-  --sync_worker_addr="127.0.0.1:$SYNC_PORT" --http_threads=256 2>"$state/ingress.log" &
+  --sync_worker_addr="127.0.0.1:$SYNC_PORT" --http_threads=256 ${INGRESS_ARGS:-} 2>"$state/ingress.log" &
 pids+=($!)
 ingress_pid=$!
 for port in "$SYNC_PORT" "$HTTP_PORT"; do
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
-gen() { "$b/bench/ingress_loadgen" --port="$HTTP_PORT" --duration_s="$DURATION" "$@"; }
+pg_pid=$(head -1 "$state/pg/data/postmaster.pid")
+cpu_pids="ingress:$ingress_pid,sync_worker:$sync_pid,postgres:$pg_pid"
+gen() { "$b/bench/ingress_loadgen" --port="$HTTP_PORT" --duration_s="$DURATION" --cpu_pids="$cpu_pids" "$@"; }
 idp=$(gen --create_source --sync_worker="127.0.0.1:$SYNC_PORT")
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
-out="$root/bench/results/ingress.jsonl"
+out=${OUT:-$root/bench/results/ingress.jsonl}
 emit() { echo "$1"; echo "$1" >> "$out"; }
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 pgset="fsync=on,synchronous_commit=on,full_page_writes=on"
@@ -63,6 +67,15 @@ emit "{\"bench\":\"ingress.baseline_healthz\",\"metric\":\"rps\",\"value\":${bas
 emit "{\"bench\":\"ingress.bad_signature\",\"metric\":\"rejections_per_s\",\"value\":${rej%.*},\"unit\":\"1/s\",\"runs\":$RUNS,\"stat\":\"median\",\"connections\":$CONNECTIONS}"
 emit "{\"bench\":\"ingress.bad_signature\",\"metric\":\"rejections_vs_baseline\",\"value\":$(awk -v a="$rej" -v b="$base" 'BEGIN {printf "%.2f", a/b}'),\"unit\":\"ratio\"}"
 emit "{\"bench\":\"ingress.durable\",\"metric\":\"acks_per_s\",\"value\":${acks%.*},\"unit\":\"1/s\",\"runs\":$RUNS,\"stat\":\"median\",\"connections\":$CONNECTIONS,\"pg\":\"$pgset\"}"
+# Where the CPU went (cores, median over the runs) in the closed-loop durable and rejection runs.
+cpu() {  # run-file, process -> median cores
+  sed -n "s/.*\"$2\":\([0-9.e+-]*\).*/\1/p" < "$state/$1" | median
+}
+for run in durable reject; do
+  for proc in loadgen ingress sync_worker postgres; do
+    emit "{\"bench\":\"ingress.$([ $run = reject ] && echo bad_signature || echo durable)\",\"metric\":\"cpu_cores\",\"value\":$(cpu $run $proc),\"unit\":\"cores\",\"process\":\"$proc\",\"runs\":$RUNS,\"stat\":\"median\"}"
+  done
+done
 half=$(awk -v q="$acks" 'BEGIN {printf "%d", q/2}')
 run3 durable_open --mode=durable --idp="$idp" --connections=$((CONNECTIONS * 4)) --rate="$half"
 p50=$(field p50_ms < "$state/durable_open" | median)

@@ -5,15 +5,23 @@
 // Closed loop (--connections in flight) or open loop (--rate per second, latency measured from the
 // scheduled send time). The identity source is created through sync_worker's admin API first
 // (--create_source) or given with --idp. Prints one JSON line on stdout.
+// --cpu_pids=name:pid,...: CPU (utime+stime from /proc, cores = CPU-seconds per second) of each
+// named process and its direct children (e.g. the postmaster and its backends) over the measured
+// window, reported with the load generator's own under "cpu".
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -23,6 +31,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "callback/crypto.h"
 #include "bench/stats.h"
@@ -41,10 +50,52 @@ struct Push {
   std::string body;
 };
 
+// utime+stime (clock ticks) of /proc/<pid>/stat, and the parent pid; false if gone.
+bool ReadStat(const std::string& pid, int64_t* ticks, int64_t* ppid) {
+  std::ifstream f("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return false;
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 2));
+  std::vector<std::string> fields;
+  for (std::string x; rest >> x;) fields.push_back(x);
+  if (fields.size() < 13) return false;  // fields[0] = state (field 3); utime = field 14
+  *ppid = std::atoll(fields[1].c_str());
+  *ticks = std::atoll(fields[11].c_str()) + std::atoll(fields[12].c_str());
+  return true;
+}
+
+// CPU ticks per named process (itself plus direct children), and "loadgen" = this process.
+std::vector<std::pair<std::string, int64_t>> CpuTicks(const std::vector<std::pair<std::string, int64_t>>& named) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  std::vector<std::pair<int64_t, int64_t>> all;  // pid, ticks by parent pid
+  std::vector<int64_t> parents;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
+    int64_t t = 0, pp = 0;
+    if (!ReadStat(name, &t, &pp)) continue;
+    all.push_back({std::atoll(name.c_str()), t});
+    parents.push_back(pp);
+  }
+  for (const auto& [label, pid] : named) {
+    int64_t sum = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i].first == pid || parents[i] == pid) sum += all[i].second;
+    }
+    out.push_back({label, sum});
+  }
+  int64_t self = 0, pp = 0;
+  ReadStat("self", &self, &pp);
+  out.push_back({"loadgen", self});
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string target_host, mode, idp, aes_key, token, app_key, sync_worker, tenant;
+  std::string target_host, mode, idp, aes_key, token, app_key, sync_worker, tenant, cpu_pids;
   int64_t port, connections, duration_s, warmup_s, rate, pushes;
   bool create_source;
   sase::common::ConfigParser p("ingress_loadgen");
@@ -63,6 +114,7 @@ int main(int argc, char** argv) {
   p.Int("warmup_s", &warmup_s, 2, "warm-up seconds", {.min = 0, .max = 60});
   p.Int("rate", &rate, 0, "open-loop requests per second (0: closed loop)", {.min = 0, .max = 1000000});
   p.Int("pushes", &pushes, 300000, "distinct pre-signed pushes", {.min = 1, .max = 5000000});
+  p.String("cpu_pids", &cpu_pids, "", "name:pid,... processes whose CPU over the measured window is reported");
   if (absl::Status s = p.Parse(argc, argv, std::getenv); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;
@@ -174,6 +226,17 @@ int main(int argc, char** argv) {
     rejected += my_rej;
     other += my_other;
   };
+  std::vector<std::pair<std::string, int64_t>> named;
+  for (absl::string_view item : absl::StrSplit(cpu_pids, ',', absl::SkipEmpty())) {
+    size_t colon = item.rfind(':');
+    if (colon == absl::string_view::npos) continue;
+    named.push_back({std::string(item.substr(0, colon)), std::atoll(std::string(item.substr(colon + 1)).c_str())});
+  }
+  std::vector<std::pair<std::string, int64_t>> cpu_start;
+  auto start_measuring = [&] {
+    cpu_start = CpuTicks(named);
+    measuring = true;
+  };
   std::vector<std::thread> threads;
   for (int i = 0; i < connections; ++i) threads.emplace_back(worker);
   auto start = Clock::now();
@@ -181,14 +244,14 @@ int main(int argc, char** argv) {
   auto end = measure_from + std::chrono::seconds(duration_s);
   if (rate == 0) {
     std::this_thread::sleep_until(measure_from);
-    measuring = true;
+    start_measuring();
     std::this_thread::sleep_until(end);
   } else {
     auto interval = std::chrono::duration<double>(1.0 / static_cast<double>(rate));
     for (int64_t n = 0;; ++n) {
       auto t = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
       if (t >= end) break;
-      if (!measuring && t >= measure_from) measuring = true;
+      if (!measuring && t >= measure_from) start_measuring();
       std::this_thread::sleep_until(t);
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -198,6 +261,7 @@ int main(int argc, char** argv) {
     }
   }
   auto measured_end = Clock::now();
+  std::vector<std::pair<std::string, int64_t>> cpu_end = CpuTicks(named);
   stop = true;
   cv.notify_all();
   for (auto& t : threads) t.join();
@@ -213,6 +277,15 @@ int main(int argc, char** argv) {
                         {"p50_ms", Percentile(lat, 0.5)},
                         {"p99_ms", Percentile(lat, 0.99)},
                         {"wrapped", mode == "durable" && next.load() > reqs.size()}};
+  if (!named.empty()) {
+    nlohmann::json cpu = nlohmann::json::object();
+    double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    for (size_t i = 0; i < cpu_end.size() && i < cpu_start.size(); ++i) {
+      double cores = static_cast<double>(cpu_end[i].second - cpu_start[i].second) / tick / secs;
+      cpu[cpu_end[i].first] = std::round(cores * 100) / 100;
+    }
+    out["cpu_cores"] = cpu;
+  }
   std::cout << out.dump() << std::endl;
   return 0;
 }

@@ -31,26 +31,29 @@ KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chron
   };
 }
 
-EventSink MakeGrpcEventSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
+BatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
   std::shared_ptr<v1::SyncService::Stub> stub = v1::SyncService::NewStub(channel);
   return [stub, timeout](const std::string& tenant_id, const std::string& idp_id,
-                         const callback::Event& event) -> absl::StatusOr<bool> {
+                         const std::vector<const callback::Event*>& events) -> absl::StatusOr<BatchResult> {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
     v1::SubmitEventsRequest req;
     req.set_tenant_id(tenant_id);
     req.set_idp_id(idp_id);
-    v1::InboundEvent* e = req.add_events();
-    e->set_dedupe_key(event.dedupe_key);
-    e->set_event_type(event.event_type);
-    e->set_event_time_ms(event.event_time_ms);
-    for (const std::string& u : event.user_ids) e->add_user_ids(u);
-    for (int64_t d : event.dept_ids) e->add_department_ids(d);
-    e->set_payload_json(event.raw_json);
+    req.mutable_events()->Reserve(static_cast<int>(events.size()));
+    for (const callback::Event* event : events) {
+      v1::InboundEvent* e = req.add_events();
+      e->set_dedupe_key(event->dedupe_key);
+      e->set_event_type(event->event_type);
+      e->set_event_time_ms(event->event_time_ms);
+      for (const std::string& u : event->user_ids) e->add_user_ids(u);
+      for (int64_t d : event->dept_ids) e->add_department_ids(d);
+      e->set_payload_json(event->raw_json);
+    }
     v1::SubmitEventsResponse resp;
     grpc::Status st = stub->SubmitEvents(&ctx, req, &resp);
     if (!st.ok()) return common::FromGrpcStatus(st);
-    return resp.accepted() > 0;
+    return BatchResult{resp.accepted(), resp.duplicates()};
   };
 }
 

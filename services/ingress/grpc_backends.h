@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "services/ingress/ingress_server.h"
+#include "services/ingress/event_batcher.h"
 #include "services/ingress/key_cache.h"
 
 namespace grpc {
@@ -15,6 +15,7 @@ class Channel;
 namespace sase::ingress {
 
 KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
-EventSink MakeGrpcEventSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
+// SubmitEvents with every event of the batch in one call.
+BatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
 
 }  // namespace sase::ingress

@@ -5,7 +5,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -51,9 +53,32 @@ struct IngressServer::Metrics {
                           .Name("sase_ingress_key_refreshes_total")
                           .Help("Callback-key refreshes forced by a failed signature")
                           .Register(r)
-                          .Add({})) {}
+                          .Add({})) {
+    // Every outcome the handler can produce, registered up front so that counting one is a
+    // lock-free lookup in a map that is never written again.
+    std::vector<std::string> outcomes = {"ok", "unknown_source", "keys_unavailable", "store_unavailable",
+                                         "reply_failed", "body_too_large"};
+    for (int e = 0; e <= static_cast<int>(callback::CallbackError::kInternal); ++e) {
+      outcomes.emplace_back(callback::ReasonName(static_cast<callback::CallbackError>(e)));
+    }
+    for (const std::string& o : outcomes) {
+      fixed_outcomes[absl::StrCat(kEventsRoute, "|", o)] =
+          &requests.Add({{"route", kEventsRoute}, {"outcome", o}});
+    }
+  }
 
   void Count(std::string_view route, std::string_view outcome) {
+    char key[96];
+    if (route.size() + outcome.size() + 1 <= sizeof(key)) {
+      std::memcpy(key, route.data(), route.size());
+      key[route.size()] = '|';
+      std::memcpy(key + route.size() + 1, outcome.data(), outcome.size());
+      auto fixed = fixed_outcomes.find(absl::string_view(key, route.size() + 1 + outcome.size()));
+      if (fixed != fixed_outcomes.end()) {
+        fixed->second->Increment();
+        return;
+      }
+    }
     prometheus::Counter* c;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -80,6 +105,7 @@ struct IngressServer::Metrics {
   prometheus::Histogram& verify;
   prometheus::Histogram& submit;
   prometheus::Counter& key_refreshes;
+  absl::flat_hash_map<std::string, prometheus::Counter*> fixed_outcomes;  // read-only after construction
   absl::flat_hash_map<std::string, prometheus::Counter*> by_outcome;
   absl::flat_hash_map<std::string, prometheus::Counter*> by_event;
 };
@@ -147,7 +173,7 @@ IngressServer::Reply IngressServer::HandlePush(const std::string& idp_id, const 
     metrics_->CountEvent(kind, "ignored");
   } else {
     auto submit_start = std::chrono::steady_clock::now();
-    absl::StatusOr<bool> stored = sink_((*keys)->tenant_id, idp_id, event);
+    absl::StatusOr<StoreOutcome> stored = sink_((*keys)->tenant_id, idp_id, event);
     metrics_->submit.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - submit_start).count());
     if (!stored.ok()) {
@@ -155,7 +181,9 @@ IngressServer::Reply IngressServer::HandlePush(const std::string& idp_id, const 
       // DingTalk retries (10 s, 30 s) and keeps the event for the failed-callback list.
       return Reject(503, "store_unavailable", idp_id, std::string(stored.status().message()));
     }
-    metrics_->CountEvent(kind, *stored ? "stored" : "duplicate");
+    metrics_->CountEvent(kind, *stored == StoreOutcome::kStored      ? "stored"
+                               : *stored == StoreOutcome::kDuplicate ? "duplicate"
+                                                                     : "stored_or_duplicate");
   }
   absl::StatusOr<std::string> reply = (*keys)->codec->SuccessReply(verified->receiver_id, absl::Now());
   if (!reply.ok()) return Reject(500, "reply_failed", idp_id, std::string(reply.status().message()));

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "callback/event.h"
 #include "common/log.h"
+#include "services/ingress/event_batcher.h"
 #include "services/ingress/key_cache.h"
 
 namespace httplib {
@@ -27,9 +28,10 @@ class Registry;
 
 namespace sase::ingress {
 
-// Stores one event durably; returns after commit. true = new, false = duplicate.
-using EventSink = std::function<absl::StatusOr<bool>(const std::string& tenant_id, const std::string& idp_id,
-                                                     const callback::Event& event)>;
+// Stores one event durably; returns after commit (e.g. EventBatcher::Submit).
+using EventSink = std::function<absl::StatusOr<StoreOutcome>(const std::string& tenant_id,
+                                                             const std::string& idp_id,
+                                                             const callback::Event& event)>;
 
 struct IngressOptions {
   std::chrono::seconds timestamp_window{3600};

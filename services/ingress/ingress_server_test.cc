@@ -57,18 +57,32 @@ class IngressServerTest : public ::testing::Test {
                           .negative_ttl = std::chrono::milliseconds(1000)});
     IngressOptions opts;
     opts.max_body_bytes = 4096;
-    server_ = std::make_unique<IngressServer>(
-        opts, *cache_,
-        [this](const std::string& tenant, const std::string& idp, const callback::Event& e) -> absl::StatusOr<bool> {
+    // The production wiring: pushes go through the batcher into a fake SubmitEvents.
+    batcher_ = std::make_unique<EventBatcher>(
+        [this](const std::string& tenant, const std::string& idp,
+               const std::vector<const callback::Event*>& events) -> absl::StatusOr<BatchResult> {
           std::lock_guard<std::mutex> lock(sync_.mu);
           if (sync_.sink_down) return absl::UnavailableError("sync_worker down");
           EXPECT_EQ(tenant, "tenant-a");
           EXPECT_EQ(idp, kIdp);
-          for (const auto& s : sync_.stored) {
-            if (s.dedupe_key == e.dedupe_key) return false;
+          BatchResult r;
+          for (const callback::Event* e : events) {
+            bool dup = false;
+            for (const auto& s : sync_.stored) dup = dup || s.dedupe_key == e->dedupe_key;
+            if (dup) {
+              ++r.duplicates;
+            } else {
+              sync_.stored.push_back(*e);
+              ++r.accepted;
+            }
           }
-          sync_.stored.push_back(e);
-          return true;
+          return r;
+        },
+        EventBatcher::Options{}, &registry_);
+    server_ = std::make_unique<IngressServer>(
+        opts, *cache_,
+        [this](const std::string& tenant, const std::string& idp, const callback::Event& e) {
+          return batcher_->Submit(tenant, idp, e);
         },
         registry_);
     auto port = server_->Start("127.0.0.1", 0);
@@ -93,6 +107,7 @@ class IngressServerTest : public ::testing::Test {
   FakeSync sync_;
   prometheus::Registry registry_;
   std::unique_ptr<KeyCache> cache_;
+  std::unique_ptr<EventBatcher> batcher_;
   std::unique_ptr<IngressServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };

@@ -3,7 +3,7 @@
 namespace sase::ingress {
 
 absl::StatusOr<std::shared_ptr<const CachedKeys>> KeyCache::Get(const std::string& idp_id, bool refresh) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = options_.clock();
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto nf = not_found_.find(idp_id);
@@ -15,19 +15,30 @@ absl::StatusOr<std::shared_ptr<const CachedKeys>> KeyCache::Get(const std::strin
     }
     auto it = entries_.find(idp_id);
     if (it != entries_.end()) {
-      auto age = now - it->second->fetched_at;
-      bool stale = age >= options_.ttl;
-      bool may_refresh = refresh && age >= options_.min_refresh_age;
-      if (!stale && !may_refresh) return it->second;
+      bool stale = now - it->second->fetched_at >= options_.ttl;
+      bool may_refresh = false;
+      if (refresh && now - it->second->fetched_at >= options_.min_refresh_age) {
+        // One forced refresh per min_refresh_age, whatever its outcome: a flood of bad
+        // signatures refetches once, the rest use the entry they already failed against.
+        auto last = last_forced_.find(idp_id);
+        if (last == last_forced_.end() || now - last->second >= options_.min_refresh_age) {
+          last_forced_[idp_id] = now;
+          may_refresh = true;
+        }
+      }
+      // An expiring entry is refetched by one caller; the others keep serving it meanwhile.
+      if (!may_refresh && (!stale || in_flight_[idp_id] > 0)) return it->second;
     }
+    ++in_flight_[idp_id];
   }
-  // Fetch outside the lock; concurrent misses may fetch twice, which is harmless.
   fetches_.fetch_add(1);
   absl::StatusOr<SourceKeys> fetched = fetcher_(idp_id);
   std::lock_guard<std::mutex> lock(mu_);
+  if (--in_flight_[idp_id] == 0) in_flight_.erase(idp_id);
   if (!fetched.ok()) {
     if (absl::IsNotFound(fetched.status())) {
       entries_.erase(idp_id);
+      last_forced_.erase(idp_id);
       not_found_[idp_id] = now;
     } else if (auto it = entries_.find(idp_id); it != entries_.end()) {
       return it->second;  // sync_worker unreachable: keep serving the keys we have

@@ -3,10 +3,13 @@
 // An entry is reused until it is older than `ttl`; a caller whose signature check failed asks
 // for a refresh, which is honoured when the entry is older than `min_refresh_age` — so rotating
 // the aes_key or token in the console takes effect without a restart, and bad pushes cannot
-// turn into a refresh storm.
+// turn into a refresh storm: at most one forced refresh per source per `min_refresh_age`, however
+// many bad pushes arrive at once (the others keep using the cached entry), and at most one fetch in
+// flight per source when an entry expires (the others serve the expiring entry meanwhile).
 
 #include <chrono>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +44,8 @@ class KeyCache {
     std::chrono::milliseconds ttl{60000};
     std::chrono::milliseconds min_refresh_age{2000};
     std::chrono::milliseconds negative_ttl{1000};
+    // For tests: the time source.
+    std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
   };
   KeyCache(KeyFetcher fetcher, Options options) : fetcher_(std::move(fetcher)), options_(options) {}
 
@@ -55,6 +60,9 @@ class KeyCache {
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const CachedKeys>> entries_;
   absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> not_found_;
+  // Per source: when a fetch forced by a failed signature last started; sources being fetched.
+  absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> last_forced_;
+  absl::flat_hash_map<std::string, int> in_flight_;
   std::atomic<int64_t> fetches_{0};
 };
 

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   sase::common::BlockShutdownSignals();
   sase::common::InitLogging("ingress");
   std::string listen_addr, metrics_addr, sync_worker_addr;
-  int64_t window_s, max_body, threads, key_ttl_ms, key_refresh_ms, rpc_timeout_ms;
+  int64_t window_s, max_body, threads, key_ttl_ms, key_refresh_ms, rpc_timeout_ms, batch_events, batch_bytes,
+      batch_in_flight;
   sase::common::ConfigParser p("ingress");
   p.String("listen_addr", &listen_addr, "127.0.0.1:8080", "public HTTP listen address host:port");
   p.String("metrics_addr", &metrics_addr, "127.0.0.1:9460", "Prometheus /metrics listen address");
@@ -44,6 +45,12 @@ int main(int argc, char** argv) {
         {.min = 0, .max = 600000});
   p.Int("rpc_timeout_ms", &rpc_timeout_ms, 1500, "deadline of calls into sync_worker (DingTalk waits < 2.5 s)",
         {.min = 50, .max = 60000});
+  p.Int("submit_batch_events", &batch_events, 256, "most events per SubmitEvents call (concurrent pushes coalesce)",
+        {.min = 1, .max = 1000});
+  p.Int("submit_batch_bytes", &batch_bytes, 1 << 20, "most bytes of events per SubmitEvents call",
+        {.min = 1024, .max = 3 << 20});
+  p.Int("submit_in_flight", &batch_in_flight, 2, "SubmitEvents calls in flight per identity source",
+        {.min = 1, .max = 1024});
   if (absl::Status s = p.Parse(argc, argv, std::getenv); !s.ok()) {
     if (absl::IsCancelled(s)) {
       std::cout << s.message();
@@ -76,7 +83,17 @@ int main(int argc, char** argv) {
   opts.timestamp_window = std::chrono::seconds(window_s);
   opts.max_body_bytes = static_cast<size_t>(max_body);
   opts.worker_threads = static_cast<int>(threads);
-  sase::ingress::IngressServer server(opts, keys, sase::ingress::MakeGrpcEventSink(channel, timeout), *registry);
+  sase::ingress::EventBatcher batcher(sase::ingress::MakeGrpcBatchSink(channel, timeout),
+                                      {.max_batch_events = static_cast<size_t>(batch_events),
+                                       .max_batch_bytes = static_cast<size_t>(batch_bytes),
+                                       .max_in_flight_per_source = static_cast<int>(batch_in_flight)},
+                                      registry.get());
+  sase::ingress::IngressServer server(
+      opts, keys,
+      [&batcher](const std::string& tenant, const std::string& idp, const sase::callback::Event& e) {
+        return batcher.Submit(tenant, idp, e);
+      },
+      *registry);
   absl::StatusOr<int> bound = server.Start(host, port);
   if (!bound.ok()) {
     sase::common::LogError("cannot start", {{"reason", bound.status().ToString()}});

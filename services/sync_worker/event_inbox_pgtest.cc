@@ -88,5 +88,54 @@ TEST_F(EventInboxPgTest, WrongTenantInABatchFailsOnlyThatCaller) {
   EXPECT_EQ(Rows(), 2);
 }
 
+// The inbox has no per-row foreign key (005): deleting a source must still delete its events
+// (trigger), for the source deleted and no other, and a source deleted before a submission gets
+// nothing stored.
+TEST_F(EventInboxPgTest, DeletingASourceDeletesItsEvents) {
+  EventInbox inbox(*pool_);
+  ASSERT_TRUE(inbox.Submit("acme", idp_["acme"], {Ev("a"), Ev("b")}).ok());
+  ASSERT_TRUE(inbox.Submit("other", idp_["other"], {Ev("a")}).ok());
+  ASSERT_EQ(Rows(), 3);
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec_params0("DELETE FROM identity_sources WHERE idp_id = $1::uuid", idp_["acme"]);
+    tx.commit();
+  }
+  EXPECT_EQ(Rows(), 1);
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    EXPECT_EQ(tx.exec1("SELECT idp_id::text FROM event_inbox")[0].c_str(), idp_["other"]);
+  }
+  auto late = inbox.Submit("acme", idp_["acme"], {Ev("c")});
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Rows(), 1);
+}
+
+// A delete racing a submission: whichever commits first, no event of the deleted source remains.
+TEST_F(EventInboxPgTest, DeleteRacingSubmissionsLeavesNoOrphans) {
+  EventInbox inbox(*pool_);
+  std::atomic<bool> stop{false};
+  std::thread submitter([&] {
+    for (int i = 0; !stop.load(); ++i) (void)inbox.Submit("acme", idp_["acme"], {Ev(absl::StrCat("k", i))});
+  });
+  for (int i = 0; i < 1000 && Rows() < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec_params0("DELETE FROM identity_sources WHERE idp_id = $1::uuid", idp_["acme"]);
+    tx.commit();
+  }
+  stop = true;
+  submitter.join();
+  pqxx::connection c(db_->dsn());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM event_inbox e WHERE NOT EXISTS "
+                     "(SELECT 1 FROM identity_sources s WHERE s.idp_id = e.idp_id)")[0]
+                .as<int>(),
+            0);
+}
+
 }  // namespace
 }  // namespace sase::sync_worker

@@ -1,6 +1,7 @@
 #include "sync_worker/event_processor.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "dingtalk/error.h"
 #include "store/directory_writer.h"
@@ -42,12 +44,23 @@ struct EventProcessor::Metrics {
                 .Name("sase_event_apply_lag_seconds")
                 .Help("From inbox receipt to the directory write")
                 .Register(r)
-                .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300})) {}
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300})),
+        breaker_opens(prometheus::BuildCounter()
+                          .Name("sase_event_source_pauses_total")
+                          .Help("Event sources paused by the circuit breaker (DingTalk unreachable), by reason")
+                          .Register(r)),
+        paused(prometheus::BuildGauge()
+                   .Name("sase_event_sources_paused")
+                   .Help("Event sources whose inbox rows are not claimed now (circuit breaker open)")
+                   .Register(r)
+                   .Add({})) {}
   prometheus::Family<prometheus::Counter>& rows;
   prometheus::Counter& applied;
   prometheus::Counter& retry;
   prometheus::Counter& failed;
   prometheus::Histogram& lag;
+  prometheus::Family<prometheus::Counter>& breaker_opens;
+  prometheus::Gauge& paused;
 };
 
 EventProcessor::EventProcessor(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory,
@@ -89,18 +102,25 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
     std::string tenant, idp;
     Claimed c;
   };
+  std::vector<std::string> paused = PausedSources();
   // Claim: push the rows' next attempt past the lease so no other worker takes them meanwhile.
+  // Per source (index (idp_id, next_attempt_at) WHERE state = 0), skipping paused sources
+  // without reading their rows.
   absl::StatusOr<std::vector<Row>> claimed = pool_.Run<std::vector<Row>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Row>> {
         pqxx::work tx(conn);
         pqxx::result r = tx.exec_params(
             "UPDATE event_inbox SET attempts = attempts + 1, "
             "next_attempt_at = now() + make_interval(secs => $2) "
-            "WHERE id IN (SELECT id FROM event_inbox WHERE state = 0 AND next_attempt_at <= now() "
-            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+            "WHERE id IN (SELECT c.id FROM identity_sources s CROSS JOIN LATERAL ("
+            "  SELECT e.id FROM event_inbox e "
+            "  WHERE e.idp_id = s.idp_id AND e.state = 0 AND e.next_attempt_at <= now() "
+            "  ORDER BY e.next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) c "
+            "  WHERE s.idp_id <> ALL($3::uuid[]) LIMIT $1) "
             "RETURNING id, tenant_id, idp_id::text, event_type, array_to_json(user_ids)::text, "
             "array_to_json(dept_ids)::text, attempts",
-            options_.batch, absl::ToDoubleSeconds(options_.claim_lease));
+            options_.batch, absl::ToDoubleSeconds(options_.claim_lease),
+            absl::StrCat("{", absl::StrJoin(paused, ","), "}"));
         tx.commit();
         std::vector<Row> rows;
         for (const auto& row : r) {
@@ -124,6 +144,7 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
   int finished = 0;
   for (auto& [key, rows] : by_source) {
     absl::Status st = ProcessSource(key.first, key.second, rows);
+    UpdateBreaker(key.second, st);
     std::vector<int64_t> ids;
     for (const Claimed& c : rows) ids.push_back(c.id);
     int max_attempts = 0;
@@ -168,6 +189,41 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
     }
   }
   return finished;
+}
+
+std::vector<std::string> EventProcessor::PausedSources() {
+  std::lock_guard<std::mutex> lock(breaker_mu_);
+  absl::Time now = absl::Now();
+  std::vector<std::string> out;
+  for (const auto& [idp, b] : breakers_) {
+    if (b.open_until > now) out.push_back(idp);
+  }
+  if (metrics_ != nullptr) metrics_->paused.Set(static_cast<double>(out.size()));
+  return out;
+}
+
+void EventProcessor::UpdateBreaker(const std::string& idp, const absl::Status& st) {
+  if (options_.breaker_pause <= absl::ZeroDuration()) return;
+  std::lock_guard<std::mutex> lock(breaker_mu_);
+  if (st.ok() || dingtalk::ReasonOf(st) != dingtalk::ApiError::kUnreachable) {
+    // Reachable again (or failing for a reason a pause would not cure): claim as usual.
+    if (auto it = breakers_.find(idp); it != breakers_.end()) {
+      common::LogInfo("event source resumed", {{"idp_id", idp}, {"reason", "reachable"}});
+      breakers_.erase(it);
+    }
+    return;
+  }
+  Breaker& b = breakers_[idp];
+  absl::Duration pause = b.next_pause > absl::ZeroDuration() ? b.next_pause : options_.breaker_pause;
+  b.open_until = absl::Now() + pause;
+  b.next_pause = std::min(pause * 2, std::max(options_.breaker_max_pause, options_.breaker_pause));
+  if (metrics_ != nullptr) {
+    metrics_->breaker_opens.Add({{"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))}}).Increment();
+  }
+  common::LogWarn("event source paused", {{"idp_id", idp},
+                                          {"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))},
+                                          {"pause_ms", absl::ToInt64Milliseconds(pause)},
+                                          {"detail", std::string(st.message()).substr(0, 200)}});
 }
 
 absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std::string& idp,

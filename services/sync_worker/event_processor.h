@@ -8,6 +8,11 @@
 //
 // Claiming is a short UPDATE that pushes next_attempt_at into the future (a lease), so several
 // sync_worker replicas process disjoint rows and a crashed worker's rows come back after the lease.
+//
+// Circuit breaker: when a source's fetches fail because DingTalk is unreachable (transport error,
+// timeout, 5xx) its rows are not claimed for a pause (breaker_pause, doubling up to
+// breaker_max_pause while it keeps failing); then one batch is tried again. Rows are claimed per
+// source (index on (idp_id, next_attempt_at)), so a paused source's backlog is never scanned.
 
 #include <atomic>
 #include <map>
@@ -16,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -34,6 +40,9 @@ struct EventProcessorOptions {
   absl::Duration claim_lease = absl::Seconds(60);
   int batch = 200;
   int max_attempts = 10;
+  // Zero disables the breaker.
+  absl::Duration breaker_pause = absl::Seconds(5);
+  absl::Duration breaker_max_pause = absl::Minutes(5);
 };
 
 class EventProcessor {
@@ -46,11 +55,20 @@ class EventProcessor {
   void Stop();
   // One pass over the due rows; returns how many rows it finished (done or given up).
   absl::StatusOr<int> RunOnce();
+  // Sources whose rows are not being claimed now (breaker open).
+  std::vector<std::string> PausedSources();
 
  private:
   struct Metrics;
   struct Claimed;
+  struct Breaker {
+    absl::Time open_until = absl::InfinitePast();
+    absl::Duration next_pause = absl::ZeroDuration();
+  };
   absl::Status ProcessSource(const std::string& tenant, const std::string& idp, std::vector<Claimed>& rows);
+  // After a pass over one source's rows: opens (or extends) the breaker on an unreachable
+  // DingTalk, closes it on success.
+  void UpdateBreaker(const std::string& idp, const absl::Status& st);
 
   store::PgPool& pool_;
   const store::SecretBox& box_;
@@ -60,6 +78,8 @@ class EventProcessor {
   // One client per (idp, source version): its token cache survives between passes; an update of
   // the source (new AppSecret) gets a new client.
   std::map<std::string, std::pair<int64_t, std::shared_ptr<dingtalk::Client>>> clients_;
+  std::map<std::string, Breaker> breakers_;  // by idp; guarded by breaker_mu_
+  std::mutex breaker_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -4,6 +4,9 @@
 #include <httplib.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -54,7 +57,9 @@ class EventProcessorPgTest : public ::testing::Test {
     idp_ = created->idp_id;
     inbox_ = std::make_unique<EventInbox>(*pool_);
     processor_ = std::make_unique<EventProcessor>(*pool_, *box_, Factory(), &registry_,
-                                                  EventProcessorOptions{.batch = 50, .max_attempts = 3});
+                                                  EventProcessorOptions{.batch = 50,
+                                                                        .max_attempts = 3,
+                                                                        .breaker_pause = absl::ZeroDuration()});
     admin_ = std::make_unique<httplib::Client>("127.0.0.1", sim_->port());
   }
 
@@ -168,6 +173,56 @@ TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
   EXPECT_EQ(processor_->RunOnce().value_or(-1), 1);  // third attempt fails: given up
   EXPECT_EQ(Inbox(2), 1);
   EXPECT_EQ(UserStatus(a), -1);
+}
+
+// Circuit breaker: an unreachable DingTalk pauses claiming the source's rows (nothing is claimed or
+// fetched, even for rows that are due), counted and logged; after the pause one batch is tried again.
+TEST_F(EventProcessorPgTest, UnreachableSourceIsPausedThenTriedAgain) {
+  std::string a = Org()["users"][0]["userid"];
+  ClientFactory factory = Factory();
+  sim_.reset();  // DingTalk unreachable
+  processor_.reset();
+  prometheus::Registry registry;
+  processor_ = std::make_unique<EventProcessor>(
+      *pool_, *box_, factory, &registry,
+      EventProcessorOptions{.batch = 50, .max_attempts = 10, .breaker_pause = absl::Milliseconds(400)});
+  auto attempts = [&] {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    return tx.exec1("SELECT coalesce(sum(attempts), 0) FROM event_inbox")[0].as<int>();
+  };
+  auto metrics = [&] {
+    prometheus::TextSerializer s;
+    return s.Serialize(registry.Collect());
+  };
+  Submit("user_add_org", "e1", {a});
+  ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
+  EXPECT_EQ(attempts(), 1);
+  EXPECT_EQ(processor_->PausedSources(), std::vector<std::string>{idp_});
+  EXPECT_NE(metrics().find(R"(sase_event_source_pauses_total{reason="unreachable"} 1)"), std::string::npos);
+  EXPECT_NE(metrics().find("sase_event_sources_paused 1"), std::string::npos);
+
+  // While paused: due rows (the retried one fast-forwarded, a new one) are not claimed.
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec0("UPDATE event_inbox SET next_attempt_at = now()");
+    tx.commit();
+  }
+  Submit("user_modify_org", "e2", {a});
+  ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
+  EXPECT_EQ(attempts(), 1);
+
+  // After the pause both are claimed and tried again; still unreachable: paused again.
+  for (int i = 0; i < 500 && !processor_->PausedSources().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(processor_->PausedSources().empty());
+  ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
+  EXPECT_EQ(attempts(), 3);
+  EXPECT_EQ(processor_->PausedSources(), std::vector<std::string>{idp_});
+  EXPECT_NE(metrics().find(R"(sase_event_source_pauses_total{reason="unreachable"} 2)"), std::string::npos);
+  processor_.reset();  // before `registry`
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+#include "services/ingress/key_cache.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sase::ingress {
+namespace {
+
+constexpr char kIdp[] = "0f8b7c1e-2a3b-4c5d-8e9f-001122334455";
+
+struct FakeClock {
+  std::mutex mu;
+  std::chrono::steady_clock::time_point t{std::chrono::hours(1)};
+  std::chrono::steady_clock::time_point Now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return t;
+  }
+  void Advance(std::chrono::milliseconds d) {
+    std::lock_guard<std::mutex> lock(mu);
+    t += d;
+  }
+};
+
+SourceKeys Keys() {
+  SourceKeys k;
+  k.tenant_id = "t";
+  k.keys = {"tok", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ", "dingapp", "dingcorp", false};
+  return k;
+}
+
+// A flood of pushes with bad signatures (each asking for a refresh) refetches the keys at most
+// once per min_refresh_age.
+TEST(IngressKeyCacheTest, BadSignatureFloodRefreshesAtMostOncePerMinRefreshAge) {
+  FakeClock clock;
+  std::atomic<int> fetches{0};
+  KeyCache cache(
+      [&](const std::string&) -> absl::StatusOr<SourceKeys> {
+        ++fetches;
+        return Keys();
+      },
+      {.ttl = std::chrono::hours(1), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+  ASSERT_TRUE(cache.Get(kIdp).ok());
+  ASSERT_EQ(fetches.load(), 1);
+  auto flood = [&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 200; ++i) ASSERT_TRUE(cache.Get(kIdp, /*refresh=*/true).ok());
+      });
+    }
+    for (auto& t : threads) t.join();
+  };
+  flood();  // entry younger than min_refresh_age: no refresh
+  EXPECT_EQ(fetches.load(), 1);
+  clock.Advance(std::chrono::seconds(2));
+  flood();
+  EXPECT_EQ(fetches.load(), 2);
+  clock.Advance(std::chrono::seconds(1));
+  flood();
+  EXPECT_EQ(fetches.load(), 2);
+  clock.Advance(std::chrono::seconds(1));
+  flood();
+  EXPECT_EQ(fetches.load(), 3);
+}
+
+// The forced refresh counts even while it is still in flight (slow sync_worker): the others
+// do not pile up behind it with their own fetches.
+TEST(IngressKeyCacheTest, SlowRefreshIsNotRepeatedByConcurrentBadSignatures) {
+  FakeClock clock;
+  std::atomic<int> fetches{0};
+  std::atomic<bool> slow{false}, release{false};
+  KeyCache cache(
+      [&](const std::string&) -> absl::StatusOr<SourceKeys> {
+        ++fetches;
+        while (slow.load() && !release.load()) std::this_thread::yield();
+        return Keys();
+      },
+      {.ttl = std::chrono::hours(1), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+  auto first = cache.Get(kIdp);
+  ASSERT_TRUE(first.ok());
+  slow = true;
+  clock.Advance(std::chrono::seconds(3));
+  std::thread refresher([&] { ASSERT_TRUE(cache.Get(kIdp, true).ok()); });
+  while (fetches.load() < 2) std::this_thread::yield();
+  // Meanwhile more bad signatures: all answered from the cached entry at once.
+  for (int i = 0; i < 32; ++i) {
+    auto k = cache.Get(kIdp, true);
+    ASSERT_TRUE(k.ok());
+    EXPECT_EQ(*k, *first);
+  }
+  EXPECT_EQ(fetches.load(), 2);
+  release = true;
+  refresher.join();
+}
+
+// An expired entry is refetched by one caller while the others keep using it.
+TEST(IngressKeyCacheTest, ExpiredEntryIsRefetchedOnce) {
+  FakeClock clock;
+  std::atomic<int> fetches{0};
+  std::atomic<bool> slow{false};
+  std::atomic<bool> release{false};
+  KeyCache cache(
+      [&](const std::string&) -> absl::StatusOr<SourceKeys> {
+        ++fetches;
+        while (slow.load() && !release.load()) std::this_thread::yield();
+        return Keys();
+      },
+      {.ttl = std::chrono::seconds(60), .clock = [&] { return clock.Now(); }});
+  ASSERT_TRUE(cache.Get(kIdp).ok());
+  clock.Advance(std::chrono::seconds(61));
+  slow = true;
+  std::thread refetcher([&] { ASSERT_TRUE(cache.Get(kIdp).ok()); });
+  while (fetches.load() < 2) std::this_thread::yield();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(cache.Get(kIdp).ok());
+  EXPECT_EQ(fetches.load(), 2);
+  release = true;
+  refetcher.join();
+  ASSERT_TRUE(cache.Get(kIdp).ok());
+  EXPECT_EQ(fetches.load(), 2);  // the refetched entry is fresh
+}
+
+}  // namespace
+}  // namespace sase::ingress
