@@ -24,8 +24,6 @@ const char kDepartmentColumns[] =
     "(SELECT count(*) FROM user_dept_closure c WHERE c.idp_id = d.idp_id AND c.dept_id = d.dept_id AND c.direct), "
     "(extract(epoch from d.updated_at) * 1000000)::bigint, d.version";
 
-namespace {
-
 void SetMicros(google::protobuf::Timestamp* ts, int64_t micros) {
   int64_t secs = micros / 1000000;
   int64_t rem = micros % 1000000;
@@ -36,8 +34,6 @@ void SetMicros(google::protobuf::Timestamp* ts, int64_t micros) {
   ts->set_seconds(secs);
   ts->set_nanos(static_cast<int32_t>(rem * 1000));
 }
-
-}  // namespace
 
 std::vector<int64_t> ParseInt64Array(const char* text) {
   std::vector<int64_t> out;

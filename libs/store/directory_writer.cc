@@ -40,12 +40,15 @@ absl::Status CheckIdentitySource(pqxx::work& tx, const std::string& tenant, cons
 std::vector<int64_t> AllocateSeqs(pqxx::work& tx, size_t n) {
   std::vector<int64_t> seqs;
   if (n == 0) return seqs;
-  pqxx::result r = tx.exec_params(
-      "SELECT nextval(pg_get_serial_sequence('change_log', 'seq')) FROM generate_series(1, $1)",
+  // One contiguous block: every writer of change_log holds the lock, so nothing else draws from the
+  // sequence between nextval and setval.
+  pqxx::row r = tx.exec_params1(
+      "SELECT setval(pg_get_serial_sequence('change_log', 'seq'),"
+      " nextval(pg_get_serial_sequence('change_log', 'seq')) + $1 - 1)",
       static_cast<int64_t>(n));
+  const int64_t last = r[0].as<int64_t>();
   seqs.reserve(n);
-  for (const auto& row : r) seqs.push_back(row[0].as<int64_t>());
-  std::sort(seqs.begin(), seqs.end());
+  for (int64_t s = last - static_cast<int64_t>(n) + 1; s <= last; ++s) seqs.push_back(s);
   return seqs;
 }
 
@@ -494,9 +497,13 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
     userids.reserve(users.size());
     for (const v1::User* u : users) userids.push_back(u->dingtalk_userid());
     pqxx::result r = tx.exec_params(
-        "SELECT dingtalk_userid, user_id::text, coalesce(encode(content_hash, 'hex'), ''), dept_closure::text, status"
-        " FROM users WHERE idp_id = $1::uuid AND tenant_id = $2 AND dingtalk_userid = ANY($3::text[])",
-        idp, tenant, TextArrayLiteral(userids));
+        // One probe of the unique (idp_id, dingtalk_userid) key per userid (the source's tenant was
+        // checked above). A plain "= ANY(...)" let stale statistics during a bulk load pick a bitmap
+        // over every row of the source, per batch; OFFSET 0 keeps the subquery a per-key lookup.
+        "SELECT k.id, u.user_id::text, coalesce(encode(u.content_hash, 'hex'), ''), u.dept_closure::text, u.status"
+        " FROM unnest($2::text[]) AS k(id) CROSS JOIN LATERAL (SELECT user_id, content_hash, dept_closure, status"
+        " FROM users WHERE idp_id = $1::uuid AND dingtalk_userid = k.id OFFSET 0) u",
+        idp, TextArrayLiteral(userids));
     existing.reserve(r.size());
     for (const auto& row : r) {
       existing.emplace(row[0].c_str(), Existing{row[1].c_str(), row[2].c_str(), ParseInt64Array(row[3].c_str()),
@@ -573,8 +580,8 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
           " dept_ids = EXCLUDED.dept_ids, leader_dept_ids = EXCLUDED.leader_dept_ids,"
           " dept_closure = EXCLUDED.dept_closure, attributes = EXCLUDED.attributes, hired_at = EXCLUDED.hired_at,"
           " content_hash = EXCLUDED.content_hash, version = EXCLUDED.version, updated_at = now()"
-          " RETURNING ",
-          dir_internal::kUserColumns),
+          " RETURNING u.dingtalk_userid, u.user_id::text, (extract(epoch from u.created_at) * 1000000)::bigint,"
+          " (extract(epoch from u.updated_at) * 1000000)::bigint"),
       idp, tenant, TextArrayLiteral(c_userid), TextArrayLiteral(c_unionid), TextArrayLiteral(c_name),
       TextArrayLiteral(c_email), TextArrayLiteral(c_org_email), TextArrayLiteral(c_mobile), TextArrayLiteral(c_job),
       TextArrayLiteral(c_title), TextArrayLiteral(c_avatar), TextArrayLiteral(c_manager), BoolArrayLiteral(c_active),
@@ -582,17 +589,34 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
       TextArrayLiteral(c_closure), TextArrayLiteral(c_attrs), HiredLiteral(normalized_ptrs), TextArrayLiteral(hashes),
       Int64ArrayLiteral(seqs));
 
+  // The stored rows are the normalized content plus what the database assigned: the change
+  // payloads are built from that rather than read back (same bytes as UserFromRow would give).
   absl::flat_hash_map<std::string, size_t> index;
   index.reserve(n);
   for (size_t i = 0; i < n; ++i) index[c_userid[i]] = i;
-  std::vector<v1::User> protos;
-  protos.reserve(written.size());
-  for (const auto& row : written) protos.push_back(dir_internal::UserFromRow(row));
-  std::sort(protos.begin(), protos.end(),
-            [](const v1::User& a, const v1::User& b) { return a.version() < b.version(); });
+  if (written.size() != n) {
+    return absl::InternalError(absl::StrCat("users upsert wrote ", written.size(), " rows for ", n, " users"));
+  }
+  std::vector<v1::User> protos(n);
+  for (const auto& row : written) {
+    const size_t i = index.at(row[0].c_str());
+    v1::User& u = protos[i];
+    u = std::move(normalized[i]);
+    u.set_user_id(row[1].c_str());
+    u.set_idp_id(idp);
+    u.set_tenant_id(tenant);
+    if (u.has_hired_time()) {
+      auto* h = u.mutable_hired_time();
+      dir_internal::SetMicros(h, h->seconds() * 1000000 + h->nanos() / 1000);
+    }
+    dir_internal::SetMicros(u.mutable_create_time(), row[2].as<int64_t>());
+    dir_internal::SetMicros(u.mutable_update_time(), row[3].as<int64_t>());
+    u.set_version(seqs[i]);
+  }
   ChangeRows changes;
   ClosureRows closure_rows;
-  for (const auto& u : protos) {
+  for (size_t i = 0; i < n; ++i) {
+    const v1::User& u = protos[i];
     auto ex = existing.find(u.dingtalk_userid());
     int kind = v1::CHANGE_USER_UPDATED;
     if (ex == existing.end()) {
@@ -604,8 +628,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
       closure_rows.replace_user_ids.push_back(u.user_id());
     }
     changes.Add(u.version(), kind, u.user_id(), u);
-    size_t i = index.at(u.dingtalk_userid());
-    closure_rows.Add(u.user_id(), closures[i], ToVector(normalized[i].department_ids()));
+    closure_rows.Add(u.user_id(), closures[i], ToVector(u.department_ids()));
   }
   WriteClosureRows(tx, tenant, idp, closure_rows);
   InsertChanges(tx, tenant, idp, origin, changes);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/util/message_differencer.h>
 #include <pqxx/pqxx>
 
 #include "gmock/gmock.h"
@@ -127,6 +128,75 @@ TEST_F(DirectoryWriterPgTest, CreatesWithPathsClosuresAndChangeLog) {
   EXPECT_EQ(stored->version(), last.seq());
   EXPECT_EQ(stored->name(), last.user().name());
   EXPECT_EQ(u->last_seq, last.seq());
+}
+
+// The change payloads are built from the written content, not read back: they must be exactly what
+// the directory then serves, for created and updated users alike (every field, sub-microsecond hire
+// times truncated as stored, attributes, leader departments, departed status).
+TEST_F(DirectoryWriterPgTest, ChangePayloadsEqualTheStoredUsers) {
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), Dept(2, 1)}, "test").ok());
+  v1::User full = User("carol", {2, 1});
+  full.set_unionid("union-carol");
+  full.set_org_email("carol@corp.example");
+  full.set_mobile("+86-13800000000");
+  full.set_job_number("J-7");
+  full.set_title("engineer");
+  full.set_avatar("https://example.com/a.png");
+  full.set_manager_userid("alice");
+  full.set_active(true);
+  full.add_leader_department_ids(2);
+  (*full.mutable_attributes())["cost_center"] = "CC-9";
+  (*full.mutable_attributes())["quote"] = "say \"hi\"";
+  full.mutable_hired_time()->set_seconds(1700000000);
+  full.mutable_hired_time()->set_nanos(123456789);
+  v1::User plain = User("dave", {1});
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {full, plain}, "test").ok());
+  plain.set_status(v1::USER_DEPARTED);
+  plain.set_active(false);
+  full.set_title("staff engineer");
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {full, plain}, "test").ok());
+
+  auto changes = reader_->ReadChanges("t1", "", 0, 100);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  int users = 0;
+  for (const v1::Change& c : *changes) {
+    if (!c.has_user()) continue;
+    ++users;
+    auto stored = reader_->GetUser("t1", c.user().user_id());
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    if (stored->version() != c.seq()) continue;  // superseded by the second upsert
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*stored, c.user()))
+        << "stored: " << stored->ShortDebugString() << "\nchange: " << c.user().ShortDebugString();
+  }
+  EXPECT_EQ(users, 4);
+  auto carol = reader_->LookupUser("t1", "", LookupKey::kDingTalkUserId, "carol");
+  ASSERT_TRUE(carol.ok()) << carol.status();
+  ASSERT_EQ(carol->size(), 1u);
+  EXPECT_EQ((*carol)[0].hired_time().nanos(), 123456000);
+  EXPECT_EQ((*carol)[0].title(), "staff engineer");
+}
+
+// New users get UUID version 7 ids (time-ordered, so bulk loads append to the user_id indexes).
+TEST_F(DirectoryWriterPgTest, NewUserIdsAreTimeOrderedUuidV7) {
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {Dept(1, 0)}, "test").ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {User("u1", {1})}, "test").ok());
+  pqxx::connection c(db_->dsn());
+  pqxx::nontransaction tx(c);
+  tx.exec("SELECT pg_sleep(0.002)");
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {User("u2", {1})}, "test").ok());
+  auto r = tx.exec("SELECT user_id::text FROM users ORDER BY dingtalk_userid");
+  ASSERT_EQ(r.size(), 2u);
+  const std::string first = r[0][0].c_str();
+  const std::string second = r[1][0].c_str();
+  EXPECT_EQ(first[14], '7') << first;
+  EXPECT_EQ(second[14], '7') << second;
+  EXPECT_NE(std::string("89ab").find(first[19]), std::string::npos) << first;  // RFC 4122 variant
+  EXPECT_LT(first, second);
+  // The embedded time is now (milliseconds since the epoch, first 48 bits).
+  const int64_t ms = std::stoll(first.substr(0, 8) + first.substr(9, 4), nullptr, 16);
+  const int64_t now_ms = tx.exec1("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")[0].as<int64_t>();
+  EXPECT_LE(ms, now_ms);
+  EXPECT_GT(ms, now_ms - 60000);
 }
 
 TEST_F(DirectoryWriterPgTest, UnchangedReupsertWritesNothing) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <random>
 
 #include <prometheus/counter.h>
@@ -231,14 +232,19 @@ struct RunState {
   }
 };
 
-// Applies the streamed snapshot: departments and users upserted batch by batch.
+// Applies the streamed snapshot: departments and users upserted batch by batch. One user batch is
+// written on a writer thread while the fetcher assembles the next (the database and the DingTalk
+// calls overlap); departments are written in line, after any user write in flight, so a user is
+// never written before the departments it references. Finish() waits for the last write.
 class ApplySink : public SnapshotSink {
  public:
   ApplySink(store::DirectoryWriter& writer, const std::string& tenant, const std::string& idp,
             const std::string& origin, RunState& rs)
       : writer_(writer), tenant_(tenant), idp_(idp), origin_(origin), rs_(rs) {}
+  ~ApplySink() override { (void)Finish(); }
 
   absl::Status Departments(const std::vector<v1::Department>& batch) override {
+    if (absl::Status s = Finish(); !s.ok()) return s;
     if (rs_.cancel.load()) return absl::CancelledError("cancelled");
     const absl::Time t0 = absl::Now();
     absl::StatusOr<store::WriteResult> w = writer_.UpsertDepartments(tenant_, idp_, batch, origin_);
@@ -252,17 +258,15 @@ class ApplySink : public SnapshotSink {
     return absl::OkStatus();
   }
   absl::Status Users(const std::vector<v1::User>& batch) override {
+    if (absl::Status s = Finish(); !s.ok()) return s;
     if (rs_.cancel.load()) return absl::CancelledError("cancelled");
-    const absl::Time t0 = absl::Now();
-    absl::StatusOr<store::WriteResult> w = writer_.UpsertUsers(tenant_, idp_, batch, origin_);
-    user_busy_ += absl::Now() - t0;
-    ++user_calls_;
-    if (!w.ok()) return w.status();
-    rs_.Update([&](v1::SyncCounts& c) {
-      c.set_users_created(c.users_created() + w->created);
-      c.set_users_updated(c.users_updated() + w->updated);
-    });
+    in_flight_ = std::async(std::launch::async, [this, users = batch]() { return WriteUsers(users); });
     return absl::OkStatus();
+  }
+  // Waits for the user write in flight; its error, if any (reported once).
+  absl::Status Finish() {
+    if (!in_flight_.valid()) return absl::OkStatus();
+    return in_flight_.get();
   }
   // Time spent in the directory writer and its calls, by kind (the rest of the fetch overlaps).
   void LogFetched(const std::string& run_id, absl::Time started) const {
@@ -276,13 +280,27 @@ class ApplySink : public SnapshotSink {
   }
 
  private:
+  absl::Status WriteUsers(const std::vector<v1::User>& batch) {
+    const absl::Time t0 = absl::Now();
+    absl::StatusOr<store::WriteResult> w = writer_.UpsertUsers(tenant_, idp_, batch, origin_);
+    user_busy_ += absl::Now() - t0;
+    ++user_calls_;
+    if (!w.ok()) return w.status();
+    rs_.Update([&](v1::SyncCounts& c) {
+      c.set_users_created(c.users_created() + w->created);
+      c.set_users_updated(c.users_updated() + w->updated);
+    });
+    return absl::OkStatus();
+  }
+
   store::DirectoryWriter& writer_;
   const std::string& tenant_;
   const std::string& idp_;
   const std::string& origin_;
   RunState& rs_;
+  std::future<absl::Status> in_flight_;
   absl::Duration dept_busy_;
-  absl::Duration user_busy_;
+  absl::Duration user_busy_;  // written by the writer thread; read after Finish()
   int64_t dept_calls_ = 0;
   int64_t user_calls_ = 0;
 };
@@ -430,8 +448,10 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
   const std::string origin = absl::StrCat("sync:", run_id);
   ApplySink sink(writer, tenant, idp, origin, rs);
   absl::StatusOr<FetchSummary> snap = FetchStreaming(**client, fo, rs.progress, rs.cancel, sink);
+  absl::Status last_write = sink.Finish();
   if (rs.cancel.load()) return finish(v1::FAILED, "", "", {});  // abandoned; finish() writes nothing
   if (!snap.ok()) return fail(snap.status());
+  if (!last_write.ok()) return fail(last_write);
   sink.LogFetched(run_id, started);
   rs.Update([&](v1::SyncCounts& c) {
     c.set_departments_fetched(static_cast<int64_t>(snap->department_ids.size()));
