@@ -459,6 +459,31 @@ TEST_F(FullSyncTest, DirectoryEqualsSimulatorAndUnchangedResyncWritesNothing) {
   EXPECT_TRUE(page2.next_page_token().empty());
 }
 
+// User batches are written on a writer thread while the next is fetched: a write that fails midway
+// fails the run (no hang, no later batch written) and leaves the batches committed before it.
+TEST_F(FullSyncTest, FailedUserWriteFailsTheRun) {
+  StartSim();
+  StartServices();
+  const std::string idp = CreateSource();
+  {
+    pqxx::connection c(db_->dsn());
+    pqxx::work tx(c);
+    tx.exec(
+        "CREATE FUNCTION refuse_users() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF (SELECT count(*) FROM users) >= 100 THEN RAISE EXCEPTION 'disk full (test)'; END IF;"
+        " RETURN NULL; END $$");
+    tx.exec("CREATE TRIGGER refuse_users BEFORE INSERT ON users FOR EACH STATEMENT EXECUTE FUNCTION refuse_users()");
+    tx.commit();
+  }
+  pb::SyncRun run = SyncOnce(idp);
+  EXPECT_EQ(run.state(), pb::FAILED);
+  EXPECT_EQ(run.failure_reason(), "internal");
+  const int64_t users = Count("SELECT count(*) FROM users");
+  EXPECT_GE(users, 100);
+  EXPECT_LT(users, 200);
+  EXPECT_EQ(users, Count("SELECT count(*) FROM change_log WHERE kind = 1"));  // only committed batches logged
+}
+
 TEST_F(FullSyncTest, PartialScopeAndFieldMappingsWithExtensionKeys) {
   StartSim();
   StartServices();
