@@ -58,10 +58,14 @@ grpc::Status SyncServiceImpl::SubmitEvents(grpc::ServerContext*, const pb::Submi
     ASSIGN_OR_RETURN(SubmitResult r, inbox_.Submit(req->tenant_id(), req->idp_id(), events));
     resp->set_accepted(r.accepted);
     resp->set_duplicates(r.duplicates);
-    common::LogInfo("events submitted", {{"tenant_id", req->tenant_id()},
-                                         {"idp_id", req->idp_id()},
-                                         {"accepted", r.accepted},
-                                         {"duplicates", r.duplicates}});
+    int64_t suppressed = 0;
+    if (submit_log_.Allow(req->idp_id(), &suppressed)) {
+      common::LogInfo("events submitted", {{"tenant_id", req->tenant_id()},
+                                           {"idp_id", req->idp_id()},
+                                           {"accepted", r.accepted},
+                                           {"duplicates", r.duplicates},
+                                           {"suppressed", suppressed}});
+    }
     return absl::OkStatus();
   }();
   return common::ToGrpcStatus(s);

@@ -3,6 +3,7 @@
 // GetSyncRun, ListSyncRuns and ApproveDeletions in sync_service_runs.cc (with a SyncEngine);
 // CompleteLogin answers UNIMPLEMENTED until its issue lands.
 
+#include "common/log.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 #include "store/identity_source_repository.h"
 #include "sync_worker/event_inbox.h"
@@ -40,6 +41,8 @@ class SyncServiceImpl final : public ::sase::dingtalk::v1::SyncService::Service 
   store::IdentitySourceRepository& sources_;
   EventInbox& inbox_;
   SyncEngine* engine_ = nullptr;
+  // "events submitted" lines, per source: at push rates the metrics carry the volume.
+  common::LogLimiter submit_log_{1};
 };
 
 }  // namespace sase::sync_worker
