@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "callback/error.h"
 
@@ -62,14 +63,56 @@ std::string Base64Encode(std::string_view bytes) {
   return out;
 }
 
-// AES-256-CBC without cipher-layer padding; input must be a multiple of 16.
-absl::StatusOr<std::string> AesCbc(const std::array<unsigned char, kAesKeyBytes>& key,
-                                   std::string_view input, bool encrypt) {
+// Algorithms fetched once per process. EVP_aes_256_cbc()/EVP_sha1() make every EVP_*Init_ex
+// call run an implicit fetch (a method-store lookup under a lock) and, in OpenSSL 3.0, also an
+// ENGINE table lookup under the global engine lock: together a visible share of each push's CPU.
+// Function-local statics are initialised exactly once and thread-safely. They are deliberately
+// never freed: other threads may still hash or decrypt while static destructors run at exit, and
+// the process is about to release everything anyway.
+const EVP_CIPHER* Aes256Cbc() {
+  static const EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
+// A SHA-1 context initialised once; every signature duplicates it (EVP_MD_CTX_copy_ex), which
+// skips EVP_DigestInit_ex's per-call fetch and ENGINE lookup. Only ever read after creation.
+const EVP_MD_CTX* Sha1Template() {
+  static const EVP_MD_CTX* const tmpl = []() -> const EVP_MD_CTX* {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    EVP_MD_CTX* ctx = md != nullptr ? EVP_MD_CTX_new() : nullptr;
+    const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, md, nullptr) == 1;
+    EVP_MD_free(md);  // the context holds its own reference
+    if (!ok) {
+      EVP_MD_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }();
+  return tmpl;
+}
+
+// A context keyed once (AES key schedule, IV = first 16 key bytes, no cipher-layer padding).
+EVP_CIPHER_CTX* NewKeyedContext(const std::array<unsigned char, kAesKeyBytes>& key, bool encrypt) {
+  const EVP_CIPHER* cipher = Aes256Cbc();
+  if (cipher == nullptr) return nullptr;
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr) return nullptr;
+  if (EVP_CipherInit_ex(ctx, cipher, nullptr, key.data(), key.data(), encrypt ? 1 : 0) != 1 ||
+      EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
+// AES-256-CBC without cipher-layer padding on a private duplicate of a keyed template (the
+// template itself is never updated, so concurrent callers only read it); input must be a multiple
+// of 16.
+absl::StatusOr<std::string> AesCbc(const EVP_CIPHER_CTX* keyed, std::string_view input) {
+  if (keyed == nullptr) return MakeError(CallbackError::kInternal, "AES context missing");
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return MakeError(CallbackError::kInternal, "EVP_CIPHER_CTX_new failed");
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_cbc(), nullptr, key.data(), key.data(),
-                        encrypt ? 1 : 0) != 1 ||
-      EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1) {
+  if (EVP_CIPHER_CTX_copy(ctx.get(), keyed) != 1) {
     return MakeError(CallbackError::kInternal, "AES init failed");
   }
   std::string out(input.size() + kAesBlockBytes, '\0');
@@ -86,6 +129,19 @@ absl::StatusOr<std::string> AesCbc(const std::array<unsigned char, kAesKeyBytes>
 
 }  // namespace
 
+struct CallbackCipher::KeyedContexts {
+  KeyedContexts() = default;
+  KeyedContexts(const KeyedContexts&) = delete;
+  KeyedContexts& operator=(const KeyedContexts&) = delete;
+  ~KeyedContexts() {
+    // EVP_CIPHER_CTX_free wipes the key schedule.
+    EVP_CIPHER_CTX_free(encrypt);
+    EVP_CIPHER_CTX_free(decrypt);
+  }
+  EVP_CIPHER_CTX* encrypt = nullptr;
+  EVP_CIPHER_CTX* decrypt = nullptr;
+};
+
 absl::Status ValidateAesKey(std::string_view aes_key) {
   if (aes_key.size() != kAesKeyChars) {
     return MakeError(CallbackError::kBadKey, "aes_key must be 43 characters");
@@ -100,10 +156,11 @@ std::string ComputeSignature(std::string_view token, std::string_view timestamp,
                              std::string_view nonce, std::string_view encrypt) {
   std::array<std::string_view, 4> parts{token, timestamp, nonce, encrypt};
   std::sort(parts.begin(), parts.end());  // string_view compares bytes as unsigned char
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const EVP_MD_CTX* tmpl = Sha1Template();
+  EVP_MD_CTX* ctx = tmpl != nullptr ? EVP_MD_CTX_new() : nullptr;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1;
+  bool ok = ctx != nullptr && EVP_MD_CTX_copy_ex(ctx, tmpl) == 1;
   for (std::string_view part : parts) {
     ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
   }
@@ -184,6 +241,13 @@ absl::StatusOr<CallbackCipher> CallbackCipher::Create(std::string_view aes_key) 
   CallbackCipher cipher;
   std::copy_n(decoded.begin(), kAesKeyBytes, cipher.key_.begin());
   OPENSSL_cleanse(decoded.data(), decoded.size());
+  auto contexts = std::make_shared<KeyedContexts>();
+  contexts->encrypt = NewKeyedContext(cipher.key_, /*encrypt=*/true);
+  contexts->decrypt = NewKeyedContext(cipher.key_, /*encrypt=*/false);
+  if (contexts->encrypt == nullptr || contexts->decrypt == nullptr) {
+    return MakeError(CallbackError::kInternal, "AES-256-CBC setup failed");
+  }
+  cipher.contexts_ = std::move(contexts);
   return cipher;
 }
 
@@ -196,7 +260,8 @@ absl::StatusOr<std::string> CallbackCipher::DecryptRaw(std::string_view encrypt_
     return MakeError(CallbackError::kBadCiphertext,
                      "ciphertext must be at least 32 bytes and a multiple of 16");
   }
-  absl::StatusOr<std::string> plain = AesCbc(key_, *cipher_text, /*encrypt=*/false);
+  absl::StatusOr<std::string> plain =
+      AesCbc(contexts_ ? contexts_->decrypt : nullptr, *cipher_text);
   if (!plain.ok()) return plain.status();
   const auto pad = static_cast<unsigned char>(plain->back());
   if (pad < 1 || pad > kPadBlockBytes) {
@@ -219,7 +284,8 @@ absl::StatusOr<std::string> CallbackCipher::EncryptRaw(std::string_view plaintex
   const std::size_t pad = kPadBlockBytes - plaintext.size() % kPadBlockBytes;
   std::string padded(plaintext);
   padded.append(pad, static_cast<char>(pad));
-  absl::StatusOr<std::string> cipher_text = AesCbc(key_, padded, /*encrypt=*/true);
+  absl::StatusOr<std::string> cipher_text =
+      AesCbc(contexts_ ? contexts_->encrypt : nullptr, padded);
   if (!cipher_text.ok()) return cipher_text.status();
   return Base64Encode(*cipher_text);
 }

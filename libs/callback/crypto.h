@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -50,10 +51,14 @@ absl::StatusOr<std::string> PackEnvelope(std::string_view random, std::string_vi
 // Splits an unpadded plaintext; kBadLength when shorter than 20 bytes or msg_len runs past the end.
 absl::StatusOr<DecryptedMessage> UnpackEnvelope(std::string_view plaintext);
 
-// The AES key of one callback subscription. Cheap to copy; the key bytes are wiped on destruction.
+// The AES key of one callback subscription. Cheap to copy (copies share one immutable, pre-keyed
+// OpenSSL context pair, so the AES key schedule runs once per Create, not per call); the key bytes
+// are wiped on destruction. Safe to use from many threads at once: the shared contexts are only
+// read (duplicated per call), never updated.
 class CallbackCipher {
  public:
-  // kBadKey when the aes_key is malformed (see ValidateAesKey).
+  // kBadKey when the aes_key is malformed (see ValidateAesKey); kInternal when OpenSSL cannot set
+  // up AES-256-CBC.
   static absl::StatusOr<CallbackCipher> Create(std::string_view aes_key);
 
   CallbackCipher(const CallbackCipher&) = default;
@@ -80,8 +85,11 @@ class CallbackCipher {
   const std::array<unsigned char, kAesKeyBytes>& key() const { return key_; }
 
  private:
+  struct KeyedContexts;  // crypto.cc: EVP_CIPHER_CTX templates keyed for encrypt and decrypt
+
   CallbackCipher() = default;
   std::array<unsigned char, kAesKeyBytes> key_{};
+  std::shared_ptr<const KeyedContexts> contexts_;
 };
 
 }  // namespace sase::callback
