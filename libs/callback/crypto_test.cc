@@ -1,6 +1,9 @@
 #include "callback/crypto.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "callback/error.h"
 #include "callback/event.h"
@@ -236,6 +239,68 @@ TEST(CipherTest, PadIsAFullBlockWhenAligned) {
   absl::StatusOr<std::string> dec = cipher->DecryptRaw(*enc);
   ASSERT_TRUE(dec.ok());
   EXPECT_EQ(*dec, std::string(32, 'x'));
+}
+
+// Canonical base64 takes a fast decoder; anything else (line breaks, spaces) the streaming
+// OpenSSL decoder. Both must give the same bytes, for every padding length.
+TEST(CipherTest, CanonicalAndLineBrokenBase64DecryptAlike) {
+  absl::StatusOr<CallbackCipher> cipher =
+      CallbackCipher::Create("Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7");
+  ASSERT_TRUE(cipher.ok());
+  int padding_seen[3] = {0, 0, 0};
+  for (std::size_t len : {0u, 1u, 31u, 32u, 33u, 63u, 64u, 95u, 100u, 200u}) {
+    const std::string plain(len, static_cast<char>('a' + len % 26));
+    absl::StatusOr<std::string> enc = cipher->EncryptRaw(plain);
+    ASSERT_TRUE(enc.ok());
+    const std::size_t pad = enc->size() - enc->find_last_not_of('=') - 1;
+    ASSERT_LE(pad, 2u);
+    ++padding_seen[pad];
+    std::string broken;
+    for (std::size_t i = 0; i < enc->size(); ++i) {
+      if (i > 0 && i % 64 == 0) broken += "\n";
+      if (i == 5) broken += " ";
+      broken += (*enc)[i];
+    }
+    for (const std::string& text : {*enc, broken}) {
+      absl::StatusOr<std::string> back = cipher->DecryptRaw(text);
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_EQ(*back, plain);
+    }
+    // Malformed padding is rejected whichever decoder looks at it.
+    for (const std::string& bad : {*enc + "=", enc->substr(0, enc->size() - 1),
+                                   enc->substr(0, enc->size() - 4) + "A===",
+                                   "=" + enc->substr(1)}) {
+      absl::StatusOr<std::string> back = cipher->DecryptRaw(bad);
+      ASSERT_FALSE(back.ok());
+      EXPECT_EQ(ReasonOf(back.status()), CallbackError::kBadBase64) << bad;
+    }
+  }
+  EXPECT_GT(padding_seen[0], 0);
+  EXPECT_GT(padding_seen[1], 0);
+  EXPECT_GT(padding_seen[2], 0);
+}
+
+TEST(CipherTest, CopiesShareKeyedContextsAcrossThreads) {
+  absl::StatusOr<CallbackCipher> cipher =
+      CallbackCipher::Create("Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7");
+  ASSERT_TRUE(cipher.ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&failures, &cipher, t] {
+      const CallbackCipher copy = *cipher;  // NOLINT: copies share the keyed contexts
+      for (int i = 0; i < 200; ++i) {
+        const std::string msg = "m" + std::to_string(t) + "-" + std::to_string(i);
+        absl::StatusOr<std::string> enc = (i % 2 == 0 ? copy : *cipher).Encrypt(msg, "r");
+        absl::StatusOr<DecryptedMessage> dec =
+            enc.ok() ? (i % 2 == 0 ? *cipher : copy).Decrypt(*enc)
+                     : absl::StatusOr<DecryptedMessage>(enc.status());
+        if (!dec.ok() || dec->message != msg || dec->receiver_id != "r") ++failures;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(EnvelopeTest, PackAndUnpack) {

@@ -12,12 +12,13 @@
 #include <utility>
 
 #include "callback/error.h"
-#include "nlohmann/json.hpp"
+#include "callback/json_internal.h"
 
 namespace sase::callback {
 namespace {
 
-using Json = nlohmann::json;
+using Json = json_internal::Value;
+using json_internal::View;
 
 struct KindEntry {
   std::string_view type;
@@ -56,43 +57,48 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// First member of `object` whose key equals one of `names` case-insensitively (names in priority
-// order), or nullptr.
+// The member of `object` whose key equals one of `names` case-insensitively (names in priority
+// order), or nullptr. Among several keys matching the same name, the bytewise smallest wins, and
+// among exact duplicates the last one: what nlohmann's sorted, last-write-wins object gave.
 const Json* FindKey(const Json& object, std::initializer_list<std::string_view> names) {
-  if (!object.is_object()) return nullptr;
+  if (!object.IsObject()) return nullptr;
   for (std::string_view name : names) {
-    for (auto it = object.begin(); it != object.end(); ++it) {
-      if (EqualsIgnoreCase(it.key(), name)) return &it.value();
+    const Json* found = nullptr;
+    std::string_view found_key;
+    for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+      const std::string_view key = View(it->name);
+      if (!EqualsIgnoreCase(key, name)) continue;
+      if (found == nullptr || key <= found_key) {
+        found = &it->value;
+        found_key = key;
+      }
     }
+    if (found != nullptr) return found;
   }
   return nullptr;
 }
 
 // Looks at the top level first, then in a nested "data" object.
 const Json* FindField(const Json& root, std::initializer_list<std::string_view> names) {
-  if (const Json* v = FindKey(root, names); v != nullptr && !v->is_null()) return v;
-  if (const Json* data = FindKey(root, {"data"}); data != nullptr && data->is_object()) {
-    if (const Json* v = FindKey(*data, names); v != nullptr && !v->is_null()) return v;
+  if (const Json* v = FindKey(root, names); v != nullptr && !v->IsNull()) return v;
+  if (const Json* data = FindKey(root, {"data"}); data != nullptr && data->IsObject()) {
+    if (const Json* v = FindKey(*data, names); v != nullptr && !v->IsNull()) return v;
   }
   return nullptr;
 }
 
 // Non-negative int64 from a JSON integer or a string of decimal digits.
 std::optional<std::int64_t> ToInt64(const Json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
+  if (v.IsUint64()) {
+    const std::uint64_t u = v.GetUint64();
     if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return std::nullopt;
     }
     return static_cast<std::int64_t>(u);
   }
-  if (v.is_number_integer()) {
-    const auto i = v.get<std::int64_t>();
-    if (i < 0) return std::nullopt;
-    return i;
-  }
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
+  if (v.IsInt64()) return std::nullopt;  // negative (non-negative ones are IsUint64 too)
+  if (v.IsString()) {
+    const std::string_view s = View(v);
     if (s.empty() || s.size() > 19) return std::nullopt;
     if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::nullopt;
@@ -102,16 +108,16 @@ std::optional<std::int64_t> ToInt64(const Json& v) {
     if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
     return out;
   }
-  return std::nullopt;
+  return std::nullopt;  // floats (1.0, 1e3), booleans, null, arrays, objects
 }
 
 std::optional<std::string> ToIdString(const Json& v) {
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    if (s.empty()) return std::nullopt;
-    return s;
+  if (v.IsString()) {
+    if (v.GetStringLength() == 0) return std::nullopt;
+    return std::string(View(v));
   }
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.IsUint64()) return std::to_string(v.GetUint64());
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
   return std::nullopt;
 }
 
@@ -125,9 +131,9 @@ bool CollectIds(const Json* field, Convert convert, std::vector<T>& out) {
     if (std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(std::move(*id));
     return true;
   };
-  if (!field->is_array()) return add(*field);
+  if (!field->IsArray()) return add(*field);
   bool ok = true;
-  for (const Json& item : *field) ok = add(item) && ok;
+  for (const Json& item : field->GetArray()) ok = add(item) && ok;
   return ok;
 }
 
@@ -137,10 +143,17 @@ std::optional<std::int64_t> ToDeptId(const Json& v) {
   return id;
 }
 
+// Fetched once per process (see crypto.cc); deliberately never freed.
+const EVP_MD* Sha256() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 std::string Sha256Hex32(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+  if (Sha256() == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, &len, Sha256(), nullptr) != 1) {
     return std::string(32, '0');  // EVP_Digest over memory does not fail in practice
   }
   static constexpr char kHex[] = "0123456789abcdef";
@@ -190,20 +203,21 @@ std::string ComputeDedupeKey(std::string_view event_type, std::string_view event
 }
 
 absl::StatusOr<Event> ParseEvent(std::string_view json, std::int64_t fallback_time_ms) {
-  Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) {
+  json_internal::ParsedJson parsed;
+  const Json& root = parsed.doc;
+  if (!json_internal::Parse(json, parsed) || !root.IsObject()) {
     return MakeError(CallbackError::kBadJson, "message is not a JSON object");
   }
   Event event;
   const Json* type = FindKey(root, {"EventType"});
-  if (type == nullptr || !type->is_string() || type->get_ref<const std::string&>().empty()) {
+  if (type == nullptr || !type->IsString() || type->GetStringLength() == 0) {
     return MakeError(CallbackError::kBadEvent, "EventType missing or not a string");
   }
-  event.event_type = type->get<std::string>();
+  event.event_type = std::string(View(*type));
   event.kind = EventKindFromType(event.event_type);
   const bool strict = event.kind != EventKind::kUnknown;
 
-  if (const Json* id = FindKey(root, {"eventId"}); id != nullptr && !id->is_null()) {
+  if (const Json* id = FindKey(root, {"eventId"}); id != nullptr && !id->IsNull()) {
     if (std::optional<std::string> s = ToIdString(*id)) {
       event.event_id = std::move(*s);
     } else if (strict) {
@@ -211,8 +225,8 @@ absl::StatusOr<Event> ParseEvent(std::string_view json, std::int64_t fallback_ti
     }
   }
   if (const Json* corp = FindField(root, {"CorpId", "eventCorpId"});
-      corp != nullptr && corp->is_string()) {
-    event.corp_id = corp->get<std::string>();
+      corp != nullptr && corp->IsString()) {
+    event.corp_id = std::string(View(*corp));
   }
   if (const Json* t = FindField(root, {"EventTime", "TimeStamp", "eventBornTime"})) {
     if (std::optional<std::int64_t> ms = ToInt64(*t)) {

@@ -216,6 +216,86 @@ TEST(EventParseTest, UnknownTypeIsNotAnError) {
   EXPECT_FALSE(ev->dedupe_key.empty());
 }
 
+// Key lookup semantics kept from the nlohmann version (a sorted map, last duplicate wins):
+// among keys matching case-insensitively the bytewise smallest spelling wins; among exact
+// duplicates the last one.
+TEST(EventParseTest, DuplicateAndCaseVariantKeysResolveAsBefore) {
+  absl::StatusOr<Event> ev = ParseEvent(
+      R"({"EventType":"bpms","EventType":"user_add_org","userId":"lower","UserId":"upper"})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(ev->kind, EventKind::kUserAddOrg);
+  EXPECT_THAT(ev->user_ids, ElementsAre("upper"));  // "UserId" < "userId" bytewise
+
+  ev = ParseEvent(R"({"EventType":"user_add_org","UserId":"a","UserId":"b","USERID":"c"})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_THAT(ev->user_ids, ElementsAre("c"));  // "USERID" sorts first
+
+  ev = ParseEvent(R"({"EventType":"user_add_org","UserId":"a","UserId":"b"})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_THAT(ev->user_ids, ElementsAre("b"));  // exact duplicate: the last one
+
+  // A later duplicate replaces an earlier valid value, even with a malformed one.
+  ev = ParseEvent(R"({"EventType":"org_dept_create","DeptId":[1],"DeptId":"x"})");
+  ASSERT_FALSE(ev.ok());
+  EXPECT_EQ(ReasonOf(ev.status()), CallbackError::kBadEvent);
+
+  // Top-level null falls through to "data".
+  ev = ParseEvent(R"({"EventType":"user_add_org","UserId":null,"data":{"userid":["d"]}})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_THAT(ev->user_ids, ElementsAre("d"));
+}
+
+TEST(EventParseTest, StringsAndNumbersDecodeAsBefore) {
+  absl::StatusOr<Event> ev = ParseEvent(
+      R"({"EventType":"user_add_org","UserId":["caf\u00e9","\ud83d\ude00","a\/b","n\u0000ul",)"
+      R"(-7,18446744073709551615],"CorpId":"\u4e2d","EventTime":-0})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_THAT(ev->user_ids, ElementsAre("caf\xC3\xA9", "\xF0\x9F\x98\x80", "a/b",
+                                        std::string("n\0ul", 4), "-7", "18446744073709551615"));
+  EXPECT_EQ(ev->corp_id, "\xE4\xB8\xAD");
+  EXPECT_EQ(ev->event_time_ms, 0);
+
+  ev = ParseEvent(R"({"EventType":"org_dept_create","DeptId":[9223372036854775807]})");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_THAT(ev->dept_ids, ElementsAre(9223372036854775807));
+
+  const char* rejected[] = {
+      R"({"EventType":"org_dept_create","DeptId":[9223372036854775808]})",
+      R"({"EventType":"org_dept_create","DeptId":[1.0]})",
+      R"({"EventType":"org_dept_create","DeptId":[1e2]})",
+      R"({"EventType":"user_add_org","EventTime":1645077203219.0})",
+      R"({"EventType":"user_add_org","UserId":[1.5]})",
+  };
+  for (const char* json_text : rejected) {
+    SCOPED_TRACE(json_text);
+    ev = ParseEvent(json_text);
+    ASSERT_FALSE(ev.ok());
+    EXPECT_EQ(ReasonOf(ev.status()), CallbackError::kBadEvent);
+  }
+}
+
+TEST(EventParseTest, NonJsonAndLoneSurrogatesAreBadJson) {
+  const std::string cases[] = {
+      R"({"EventType":"user_add_org","x":"\udc00"})",
+      "{\"EventType\":\"user_add_org\",\"x\":\"\xFF\"}",
+      R"({"EventType":"user_add_org",})",
+      R"({"EventType":"user_add_org"} // c)",
+      std::string(100000, '['),
+  };
+  for (const std::string& c : cases) {
+    SCOPED_TRACE(c.substr(0, 80));
+    absl::StatusOr<Event> ev = ParseEvent(c);
+    ASSERT_FALSE(ev.ok());
+    EXPECT_EQ(ReasonOf(ev.status()), CallbackError::kBadJson);
+  }
+  // A byte order mark is skipped; raw_json keeps the message exactly as received.
+  const std::string with_bom = "\xEF\xBB\xBF{\"EventType\":\"check_url\"}";
+  absl::StatusOr<Event> ev = ParseEvent(with_bom);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(ev->kind, EventKind::kCheckUrl);
+  EXPECT_EQ(ev->raw_json, with_bom);
+}
+
 TEST(EventParseTest, MalformedInputGivesItsReason) {
   struct Case {
     const char* json;

@@ -10,12 +10,12 @@
 #include <utility>
 
 #include "callback/error.h"
-#include "nlohmann/json.hpp"
+#include "callback/json_internal.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace sase::callback {
 namespace {
-
-using Json = nlohmann::json;
 
 constexpr std::int64_t kSecondsThreshold = 100'000'000'000;  // 10^11
 constexpr std::size_t kNonceChars = 16;
@@ -27,31 +27,25 @@ bool IsAlnum(char c) {
 }
 
 absl::StatusOr<std::string> ExtractEncrypt(std::string_view body) {
-  Json root = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) {
+  json_internal::ParsedJson parsed;
+  const rapidjson::Document& root = parsed.doc;
+  if (!json_internal::Parse(body, parsed) || !root.IsObject()) {
     return MakeError(CallbackError::kBadBody, "body is not a JSON object");
   }
-  auto it = root.find("encrypt");
-  if (it == root.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+  const json_internal::Value* encrypt = json_internal::FindLastMember(root, "encrypt");
+  if (encrypt == nullptr || !encrypt->IsString() || encrypt->GetStringLength() == 0) {
     return MakeError(CallbackError::kBadBody, "body has no string \"encrypt\"");
   }
-  return it->get<std::string>();
+  return std::string(json_internal::View(*encrypt));
 }
 
-absl::StatusOr<std::string> RandomNonce() {
+// Appends letters/digits drawn without bias from `bytes` until the nonce has kNonceChars.
+void AppendNonceChars(const unsigned char* bytes, std::size_t size, std::string& nonce) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";  // 62 chars
-  std::string nonce;
-  while (nonce.size() < kNonceChars) {
-    std::array<unsigned char, 32> buf{};
-    if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
-      return MakeError(CallbackError::kInternal, "RAND_bytes failed");
-    }
-    for (unsigned char b : buf) {
-      if (b < 248 && nonce.size() < kNonceChars) nonce.push_back(kAlphabet[b % 62]);  // no bias
-    }
+  for (std::size_t i = 0; i < size && nonce.size() < kNonceChars; ++i) {
+    if (bytes[i] < 248) nonce.push_back(kAlphabet[bytes[i] % 62]);  // 248 = 4 * 62: no bias
   }
-  return nonce;
 }
 
 }  // namespace
@@ -144,24 +138,44 @@ absl::StatusOr<std::string> CallbackCodec::BuildReply(std::string_view message,
   }
   absl::StatusOr<std::string> encrypt = cipher_.EncryptWithRandom(random, message, receiver_id);
   if (!encrypt.ok()) return encrypt.status();
-  Json reply = Json::object();
-  reply["msg_signature"] = ComputeSignature(keys_.token, timestamp, nonce, *encrypt);
-  reply["timeStamp"] = std::string(timestamp);
-  reply["nonce"] = std::string(nonce);
-  reply["encrypt"] = *encrypt;
-  return reply.dump();
+  const std::string signature = ComputeSignature(keys_.token, timestamp, nonce, *encrypt);
+  // Members in the order nlohmann wrote them (sorted by key), so replies stay byte-identical.
+  rapidjson::StringBuffer buffer;
+  buffer.Reserve(encrypt->size() + signature.size() + timestamp.size() + nonce.size() + 64);
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  auto put = [&writer](std::string_view key, std::string_view value) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  writer.StartObject();
+  put("encrypt", *encrypt);
+  put("msg_signature", signature);
+  put("nonce", nonce);
+  put("timeStamp", timestamp);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 absl::StatusOr<std::string> CallbackCodec::SuccessReply(std::string_view receiver_id,
                                                         absl::Time now) const {
-  absl::StatusOr<std::string> nonce = RandomNonce();
-  if (!nonce.ok()) return nonce.status();
-  std::array<unsigned char, kRandomPrefixBytes> random{};
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+  // One RAND_bytes call for the envelope's 16 random bytes and the nonce: each call is a DRBG
+  // generate (with its own AES key schedule), several thousand instructions.
+  std::array<unsigned char, kRandomPrefixBytes + 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     return MakeError(CallbackError::kInternal, "RAND_bytes failed");
   }
-  return BuildReply("success", receiver_id, std::to_string(absl::ToUnixMillis(now)), *nonce,
-                    std::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
+  std::string nonce;
+  nonce.reserve(kNonceChars);
+  AppendNonceChars(bytes.data() + kRandomPrefixBytes, bytes.size() - kRandomPrefixBytes, nonce);
+  while (nonce.size() < kNonceChars) {  // more than 16 of 32 bytes rejected: practically never
+    std::array<unsigned char, 32> more{};
+    if (RAND_bytes(more.data(), static_cast<int>(more.size())) != 1) {
+      return MakeError(CallbackError::kInternal, "RAND_bytes failed");
+    }
+    AppendNonceChars(more.data(), more.size(), nonce);
+  }
+  const std::string_view random(reinterpret_cast<const char*>(bytes.data()), kRandomPrefixBytes);
+  return BuildReply("success", receiver_id, std::to_string(absl::ToUnixMillis(now)), nonce, random);
 }
 
 absl::StatusOr<VerifiedEvent> OpenCallback(const CallbackQuery& query, std::string_view body,

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "callback/error.h"
 #include "gmock/gmock.h"
@@ -307,6 +308,125 @@ TEST(InboundTest, BuildReplyValidatesItsInputs) {
   EXPECT_FALSE(codec->BuildReply("success", kAppKey, "1", "a\"b", rnd).ok());
   EXPECT_FALSE(codec->BuildReply("success", kAppKey, "1", "", rnd).ok());
   EXPECT_FALSE(codec->BuildReply("success", kAppKey, "1", "abc", "short").ok());
+}
+
+TEST(InboundTest, ReplyJsonIsByteStable) {
+  // Members sorted by key, no spaces: the bytes nlohmann::json::dump() produced before RapidJSON.
+  absl::StatusOr<CallbackCodec> codec = CallbackCodec::Create(Keys());
+  ASSERT_TRUE(codec.ok());
+  absl::StatusOr<std::string> reply =
+      codec->BuildReply("success", kAppKey, "1645077203219", "nEXhMP4r", "1234567890123456");
+  ASSERT_TRUE(reply.ok());
+  const json parsed = json::parse(*reply);
+  EXPECT_EQ(*reply, parsed.dump());
+  EXPECT_EQ(reply->rfind(R"({"encrypt":")", 0), 0u);
+  EXPECT_NE(reply->find(R"(","nonce":"nEXhMP4r","timeStamp":"1645077203219"})"), std::string::npos);
+}
+
+TEST(InboundTest, SuccessRepliesAreFreshAndOpenable) {
+  absl::StatusOr<CallbackCodec> codec = CallbackCodec::Create(Keys());
+  ASSERT_TRUE(codec.ok());
+  absl::StatusOr<std::string> a = codec->SuccessReply(kAppKey, Now());
+  absl::StatusOr<std::string> b = codec->SuccessReply(kAppKey, Now());
+  ASSERT_TRUE(a.ok() && b.ok());
+  const json ja = json::parse(*a);
+  const json jb = json::parse(*b);
+  EXPECT_NE(ja["nonce"], jb["nonce"]);
+  EXPECT_NE(ja["encrypt"], jb["encrypt"]);
+  for (const json* j : {&ja, &jb}) {
+    const std::string nonce = (*j)["nonce"];
+    EXPECT_EQ(nonce.size(), 16u);
+    EXPECT_EQ(nonce.find_first_not_of(
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+              std::string::npos);
+    EXPECT_EQ((*j)["msg_signature"], ComputeSignature(kToken, (*j)["timeStamp"].get<std::string>(),
+                                                      nonce, (*j)["encrypt"].get<std::string>()));
+    absl::StatusOr<DecryptedMessage> m = codec->cipher().Decrypt((*j)["encrypt"].get<std::string>());
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->message, "success");
+    EXPECT_EQ(m->receiver_id, kAppKey);
+  }
+}
+
+// The push body is parsed with RapidJSON (speed); it must accept and reject exactly what
+// nlohmann::json::parse did. Each body is checked against nlohmann itself, except the one
+// documented difference (a zero with an exponent past the double range).
+TEST(InboundTest, BodyJsonAcceptanceMatchesNlohmann) {
+  const std::string enc = EncryptFor(kEvent, kAppKey);
+  const std::string bom = "\xEF\xBB\xBF";
+  const std::vector<std::string> bodies = {
+      R"({"encrypt":")" + enc + R"("})",
+      " \t\r\n{ \"encrypt\" : \"" + enc + "\" }\n",
+      bom + R"({"encrypt":")" + enc + R"("})",
+      bom + bom + R"({"encrypt":")" + enc + R"("})",
+      "\xEF\xBB" + std::string(R"({"encrypt":")") + enc + R"("})",
+      R"({"encrypt":"x","encrypt":")" + enc + R"("})",  // duplicate: the last one counts
+      R"({"encrypt":")" + enc + R"(","encrypt":1})",
+      R"({"encrypt":")" + enc + R"(","x":[1,-0,2.5e3,true,null,{"y":"\u00e9\ud83d\ude00"}]})",
+      R"({"encrypt":")" + enc + R"(","x":"\udc00"})",         // lone low surrogate
+      R"({"encrypt":")" + enc + R"(","x":"\ud800"})",         // lone high surrogate
+      R"({"encrypt":")" + enc + R"(","x":"\\udc00"})",        // an escaped backslash, then text
+      R"({"encrypt":")" + enc + "\",\"x\":\"\xC3\xA9\"}",     // raw UTF-8
+      R"({"encrypt":")" + enc + "\",\"x\":\"\xED\xA0\x80\"}",  // raw CESU-8 surrogate
+      R"({"encrypt":")" + enc + "\",\"x\":\"\xFF\"}",         // invalid UTF-8
+      R"({"encrypt":")" + enc + "\",\"x\":\"\xC0\xAF\"}",     // overlong encoding
+      R"({"encrypt":")" + enc + "\",\"x\":\"a\tb\"}",         // raw control character
+      R"({"encrypt":")" + enc + R"(",})",                     // trailing comma
+      "/* c */" + std::string(R"({"encrypt":")") + enc + R"("})",
+      R"({"encrypt":")" + enc + R"("} {})",
+      R"({"encrypt":")" + enc + R"(","x":NaN})",
+      R"({"encrypt":")" + enc + R"(","x":01})",
+      R"({"encrypt":")" + enc + R"(","x":1e400})",
+      R"({"encrypt":")" + enc + R"(","x":18446744073709551616})",
+      std::string(R"({"encrypt":")") + enc + "\"}" + std::string(1, '\0') + "garbage",
+      std::string(R"({"encrypt":")") + enc + "\"}" + std::string(1, '\0') + R"("\udc00")",
+      std::string(R"({"encrypt":"a)") + std::string(1, '\0') + R"("})",
+      "[" + std::string(R"({"encrypt":")") + enc + R"("}])",
+      std::string(50000, '[') + std::string(50000, ']'),
+      R"({"encrypt":)" + std::string(50000, '[') + std::string(50000, ']') + "}",
+      R"({"encrypt":""})",
+      R"({"encrypt":null})",
+      "",
+      "null",
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body.size() > 200 ? body.substr(0, 200) + "..." : body);
+    const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const bool nlohmann_ok = !j.is_discarded() && j.is_object() && j.contains("encrypt") &&
+                             j["encrypt"].is_string() && !j["encrypt"].get<std::string>().empty();
+    Request r = Signed(nlohmann_ok ? j["encrypt"].get<std::string>() : enc);
+    r.body = body;
+    const CallbackError reason = ReasonFor(r);
+    if (nlohmann_ok) {
+      // Same "encrypt" extracted: the signature over it verifies.
+      EXPECT_EQ(reason, CallbackError::kNone);
+    } else {
+      EXPECT_EQ(reason, CallbackError::kBadBody);
+    }
+  }
+}
+
+TEST(InboundTest, ZeroWithHugeExponentIsRejectedUnlikeNlohmann) {
+  // Decided: RapidJSON refuses decimal exponents past the double range even on a zero mantissa;
+  // nlohmann read 0e400 as 0. No DingTalk body carries such a number.
+  const std::string enc = EncryptFor(kEvent, kAppKey);
+  Request r = Signed(enc);
+  r.body = R"({"encrypt":")" + enc + R"(","x":0e400})";
+  EXPECT_FALSE(json::parse(r.body, nullptr, false).is_discarded());
+  EXPECT_EQ(ReasonFor(r), CallbackError::kBadBody);
+}
+
+TEST(InboundTest, EscapedSlashesInEncryptAreUnescaped) {
+  std::string enc;
+  for (int i = 0; enc.find('/') == std::string::npos; ++i) {
+    enc = EncryptFor(std::string(kEvent), kAppKey);
+    ASSERT_LT(i, 100);
+  }
+  Request r = Signed(enc);
+  std::string escaped;
+  for (char c : enc) escaped += c == '/' ? std::string("\\/") : std::string(1, c);
+  r.body = R"({"encrypt":")" + escaped + R"("})";
+  EXPECT_EQ(ReasonFor(r), CallbackError::kNone);
 }
 
 TEST(QueryTest, PicksParameterSpellings) {
