@@ -18,6 +18,7 @@ cxx=${CXX_FUZZ:-clang++}
 # shellcheck disable=SC2046
 "$cxx" -std=c++20 -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -fsanitize-ignorelist="$root/fuzz/ubsan_ignorelist.txt" \
   -I"$root/libs" \
   "$root/fuzz/inbound_fuzzer.cc" \
   "$root/libs/callback/crypto.cc" "$root/libs/callback/error.cc" \
