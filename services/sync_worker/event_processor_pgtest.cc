@@ -17,23 +17,21 @@
 #include "store/identity_source_repository.h"
 #include "store/testing/test_db.h"
 #include "sync_worker/event_inbox.h"
+#include "sync_worker/service_test_fixture.h"
 
 namespace sase::sync_worker {
 namespace {
 
 namespace pb = ::sase::dingtalk::v1;
 constexpr char kTenant[] = "t-events";
-constexpr char kKek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-class EventProcessorPgTest : public ::testing::Test {
+class EventProcessorPgTest : public testing::StoreTest {
  protected:
+  EventProcessorPgTest() : StoreTest(4) {}
+
   void SetUp() override {
-    SASE_SETUP_TEST_DB(db_);
-    store::PgPool::Options opts;
-    opts.dsn = db_->dsn();
-    opts.size = 4;
-    pool_ = std::move(*store::PgPool::Create(opts));
-    box_ = std::make_unique<store::SecretBox>(*store::SecretBox::FromEncodedKey(kKek));
+    StoreTest::SetUp();
+    if (!StoreReady()) return;
     dingtalk_sim::SimOptions o;
     o.generator.seed = 11;
     o.generator.users = 40;
@@ -42,7 +40,6 @@ class EventProcessorPgTest : public ::testing::Test {
     o.qps = 0;
     sim_ = std::move(*dingtalk_sim::SimServer::Start(o));
     sim_opts_ = o;
-    store::IdentitySourceRepository repo(*pool_, *box_);
     store::IdentitySourceRecord r;
     r.tenant_id = kTenant;
     r.name = "events";
@@ -52,10 +49,9 @@ class EventProcessorPgTest : public ::testing::Test {
     r.app_secret = o.app_secret;
     r.dingtalk_type = pb::STANDARD;
     r.sync_cycle_hours = 24;
-    auto created = repo.Create(r);
+    auto created = sources_->Create(r);
     ASSERT_TRUE(created.ok()) << created.status();
     idp_ = created->idp_id;
-    inbox_ = std::make_unique<EventInbox>(*pool_);
     processor_ = std::make_unique<EventProcessor>(*pool_, *box_, Factory(), &registry_,
                                                   EventProcessorOptions{.batch = 50,
                                                                         .max_attempts = 3,
@@ -110,14 +106,10 @@ class EventProcessorPgTest : public ::testing::Test {
     return tx.exec_params1("SELECT count(*) FROM event_inbox WHERE state = $1", state)[0].as<int>();
   }
 
-  std::unique_ptr<store::testing::TestDatabase> db_;
-  std::unique_ptr<store::PgPool> pool_;
-  std::unique_ptr<store::SecretBox> box_;
   std::unique_ptr<dingtalk_sim::SimServer> sim_;
   dingtalk_sim::SimOptions sim_opts_;
   std::string idp_;
   prometheus::Registry registry_;
-  std::unique_ptr<EventInbox> inbox_;
   std::unique_ptr<EventProcessor> processor_;
   std::unique_ptr<httplib::Client> admin_;
   int clients_made_ = 0;

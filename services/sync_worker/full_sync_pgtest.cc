@@ -27,6 +27,7 @@
 #include "store/identity_source_repository.h"
 #include "store/testing/test_db.h"
 #include "sync_worker/event_inbox.h"
+#include "sync_worker/service_test_fixture.h"
 #include "sync_worker/identity_source_service.h"
 #include "sync_worker/source_probe.h"
 #include "sync_worker/sync_engine.h"
@@ -39,12 +40,7 @@ namespace pb = ::sase::dingtalk::v1;
 using nlohmann::json;
 
 constexpr char kTenant[] = "t-sync";
-constexpr char kKek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-std::shared_ptr<prometheus::Registry> Registry() {
-  static auto* registry = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
-  return *registry;
-}
+using testing::TestRegistry;
 
 std::vector<int64_t> SortedInts(const json& arr) {
   std::vector<int64_t> v;
@@ -75,23 +71,9 @@ std::string Str(const json& j, const char* key) {
   return it == j.end() || !it->is_string() ? "" : it->get<std::string>();
 }
 
-class FullSyncTest : public ::testing::Test {
+class FullSyncTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    SASE_SETUP_TEST_DB(db_);
-    store::PgPool::Options opts;
-    opts.dsn = db_->dsn();
-    opts.size = 8;
-    auto pool = store::PgPool::Create(opts);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = std::move(*pool);
-    auto box = store::SecretBox::FromEncodedKey(kKek);
-    ASSERT_TRUE(box.ok());
-    box_ = std::make_unique<store::SecretBox>(*box);
-    sources_ = std::make_unique<store::IdentitySourceRepository>(*pool_, *box_);
-    fields_ = std::make_unique<store::ExtendedFieldRepository>(*pool_);
-    inbox_ = std::make_unique<EventInbox>(*pool_);
-  }
+  FullSyncTest() : StoreTest(8) {}
 
   void StartSim(int64_t users = 200, int64_t depts = 20, int64_t qps = 0) {
     dingtalk_sim::SimOptions o;
@@ -130,7 +112,7 @@ class FullSyncTest : public ::testing::Test {
       cfg.retry.max_attempts = 6;
       cfg.rate_limit.qps_per_api = 50;
       dingtalk::ClientDeps deps;
-      deps.registry = Registry().get();
+      deps.registry = TestRegistry().get();
       auto c = dingtalk::HttpClient::Create(cfg, deps);
       if (!c.ok()) return c.status();
       return std::shared_ptr<dingtalk::Client>(std::move(*c));
@@ -138,12 +120,12 @@ class FullSyncTest : public ::testing::Test {
   }
 
   void StartServices() {
-    engine_ = std::make_unique<SyncEngine>(*pool_, *box_, Factory(), Registry().get(), EngineOptions("worker-a"));
+    engine_ = std::make_unique<SyncEngine>(*pool_, *box_, Factory(), TestRegistry().get(), EngineOptions("worker-a"));
     probe_ = std::make_unique<SourceProbe>(*engine_);
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
         *sources_, *fields_, IdentitySourceServiceImpl::Options{.public_host = "", .probe = probe_.get()});
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, engine_.get());
-    auto host = common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, Registry());
+    auto host = common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
     auto channel =
@@ -230,11 +212,6 @@ class FullSyncTest : public ::testing::Test {
     auto res = c.Post(path.c_str(), body.dump(), "application/json");
     ASSERT_TRUE(res) << path;
     ASSERT_EQ(res->status, 200) << path << ": " << res->body;
-  }
-
-  int64_t Count(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    return pqxx::read_transaction(c).exec1(sql)[0].as<int64_t>();
   }
 
   // Asserts that the directory of `idp` equals the simulator's organisation restricted to the
@@ -380,12 +357,6 @@ class FullSyncTest : public ::testing::Test {
   }
 
   int source_counter_ = 0;
-  std::unique_ptr<store::testing::TestDatabase> db_;
-  std::unique_ptr<store::PgPool> pool_;
-  std::unique_ptr<store::SecretBox> box_;
-  std::unique_ptr<store::IdentitySourceRepository> sources_;
-  std::unique_ptr<store::ExtendedFieldRepository> fields_;
-  std::unique_ptr<EventInbox> inbox_;
   std::unique_ptr<dingtalk_sim::SimServer> sim_;
   dingtalk_sim::SimOptions sim_opts_;
   std::unique_ptr<SyncEngine> engine_;

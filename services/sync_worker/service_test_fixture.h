@@ -2,6 +2,7 @@
 // Shared fixture of the sync_worker service tests: a fresh migrated database, the real services
 // behind a real gRPC server on 127.0.0.1:0, and real stubs.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -53,13 +54,25 @@ inline pb::IdentitySource ValidSource(const std::string& name) {
   return s;
 }
 
-class ServiceTest : public ::testing::Test {
+// One registry for a whole test binary: GrpcServerHost caches its metrics per registry address and
+// does not keep the registry alive, so a per-test registry would leave dangling metric families.
+inline std::shared_ptr<prometheus::Registry> TestRegistry() {
+  static auto* registry = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
+  return *registry;
+}
+
+// The store every sync_worker PostgreSQL test starts from: a fresh migrated database, a pool, the
+// secret box and the repositories. Derived fixtures call StoreTest::SetUp() first and stop if it
+// skipped or failed.
+class StoreTest : public ::testing::Test {
  protected:
+  explicit StoreTest(int pool_size) : pool_size_(pool_size) {}
+
   void SetUp() override {
     SASE_SETUP_TEST_DB(db_);
     store::PgPool::Options opts;
     opts.dsn = db_->dsn();
-    opts.size = 4;
+    opts.size = pool_size_;
     auto pool = store::PgPool::Create(opts);
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = std::move(*pool);
@@ -69,10 +82,37 @@ class ServiceTest : public ::testing::Test {
     sources_ = std::make_unique<store::IdentitySourceRepository>(*pool_, *box_);
     fields_ = std::make_unique<store::ExtendedFieldRepository>(*pool_);
     inbox_ = std::make_unique<EventInbox>(*pool_);
+  }
+  bool StoreReady() const { return !IsSkipped() && !HasFailure(); }
+
+  int64_t Count(const std::string& sql) {
+    pqxx::connection c(db_->dsn());
+    return pqxx::read_transaction(c).exec1(sql)[0].as<int64_t>();
+  }
+
+  std::unique_ptr<store::testing::TestDatabase> db_;
+  std::unique_ptr<store::PgPool> pool_;
+  std::unique_ptr<store::SecretBox> box_;
+  std::unique_ptr<store::IdentitySourceRepository> sources_;
+  std::unique_ptr<store::ExtendedFieldRepository> fields_;
+  std::unique_ptr<EventInbox> inbox_;
+
+ private:
+  int pool_size_;
+};
+
+class ServiceTest : public StoreTest {
+ protected:
+  ServiceTest() : StoreTest(4) {}
+
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (!StoreReady()) return;
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
         *sources_, *fields_, IdentitySourceServiceImpl::Options{.public_host = kPublicHost});
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_);
-    auto host = common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, Registry());
+    auto host =
+        common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
     auto channel =
@@ -82,13 +122,6 @@ class ServiceTest : public ::testing::Test {
   }
   void TearDown() override {
     if (host_) host_->Shutdown();
-  }
-
-  // One registry for the whole test binary: GrpcServerHost caches its metrics per registry address and
-  // does not keep the registry alive, so a per-test registry would leave dangling metric families.
-  static std::shared_ptr<prometheus::Registry> Registry() {
-    static auto* registry = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
-    return *registry;
   }
 
   // Creates a valid source; fails the test on error.
@@ -117,11 +150,6 @@ class ServiceTest : public ::testing::Test {
     return out;
   }
 
-  int64_t Count(const std::string& sql) {
-    pqxx::connection c(db_->dsn());
-    return pqxx::read_transaction(c).exec1(sql)[0].as<int64_t>();
-  }
-
   void Exec(const std::string& sql) {
     pqxx::connection c(db_->dsn());
     pqxx::work tx(c);
@@ -129,12 +157,6 @@ class ServiceTest : public ::testing::Test {
     tx.commit();
   }
 
-  std::unique_ptr<store::testing::TestDatabase> db_;
-  std::unique_ptr<store::PgPool> pool_;
-  std::unique_ptr<store::SecretBox> box_;
-  std::unique_ptr<store::IdentitySourceRepository> sources_;
-  std::unique_ptr<store::ExtendedFieldRepository> fields_;
-  std::unique_ptr<EventInbox> inbox_;
   std::unique_ptr<IdentitySourceServiceImpl> idsrc_service_;
   std::unique_ptr<SyncServiceImpl> sync_service_;
   std::unique_ptr<common::GrpcServerHost> host_;
