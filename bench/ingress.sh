@@ -33,7 +33,7 @@ export SASE_BENCH_KEK="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 pids+=($!)
 sync_pid=$!
 "$b/services/ingress/ingress" --listen_addr="127.0.0.1:$HTTP_PORT" --metrics_addr=127.0.0.1:0 \
-  --sync_worker_addr="127.0.0.1:$SYNC_PORT" --http_threads=256 ${INGRESS_ARGS:-} 2>"$state/ingress.log" &
+  --sync_worker_addr="127.0.0.1:$SYNC_PORT" ${INGRESS_ARGS:-} 2>"$state/ingress.log" &
 pids+=($!)
 ingress_pid=$!
 for port in "$SYNC_PORT" "$HTTP_PORT"; do

@@ -1,14 +1,16 @@
 #pragma once
 // Coalesces concurrent pushes for the same (tenant, identity source) into one SubmitEvents call.
 //
-// Leader/follower, no timer: a push that finds fewer than `max_in_flight_per_source` calls in
-// flight for its source sends at once — everything queued for that source so far, up to
-// `max_batch_events` / `max_batch_bytes` — and the pushes that arrive meanwhile wait and go out
-// together in the next call. At a low rate every push therefore goes alone and adds no latency;
-// under load the batch grows with the round trip. Every push in a call gets that call's status,
-// and Submit returns only after the sink returned (i.e. after sync_worker committed).
+// No timer: a push that finds fewer than `max_in_flight_per_source` calls in flight for its
+// source starts a call at once — carrying everything queued for that source so far, up to
+// `max_batch_events` / `max_batch_bytes` — and the pushes that arrive meanwhile queue and go out
+// together when a call finishes. At a low rate every push therefore goes alone and adds no
+// latency; under load the batch grows with the round trip. Every push in a call gets that call's
+// status, and only after the sink reported it (i.e. after sync_worker committed).
+//
+// The core is asynchronous (SubmitAsync + an AsyncBatchSink, e.g. gRPC's callback API), so the
+// HTTP event loop never blocks on a commit; Submit is a blocking wrapper for callers that want one.
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "callback/event.h"
 
@@ -36,10 +39,16 @@ struct BatchResult {
 // Stores a batch of one source's events durably; returns after commit.
 using BatchSink = std::function<absl::StatusOr<BatchResult>(
     const std::string& tenant_id, const std::string& idp_id, const std::vector<const callback::Event*>& events)>;
+// The same, asynchronously: `done` is called exactly once, inline or from any thread, after the
+// commit (or failure). `events` stay valid until then.
+using BatchDone = absl::AnyInvocable<void(absl::StatusOr<BatchResult>)>;
+using AsyncBatchSink = std::function<void(const std::string& tenant_id, const std::string& idp_id,
+                                          const std::vector<const callback::Event*>& events, BatchDone done)>;
 
 // What became of one push. The sink reports counts per call, so when a call mixed new events and
 // duplicates the single push's fate is not known (kStoredOrDuplicate); it is committed either way.
 enum class StoreOutcome { kStored, kDuplicate, kStoredOrDuplicate };
+using SubmitDone = absl::AnyInvocable<void(absl::StatusOr<StoreOutcome>)>;
 
 class EventBatcher {
  public:
@@ -49,9 +58,15 @@ class EventBatcher {
     int max_in_flight_per_source = 2;
   };
   // With a registry: sase_ingress_batch_events (histogram of events per SubmitEvents call).
+  EventBatcher(AsyncBatchSink sink, Options options, prometheus::Registry* registry = nullptr);
+  // A blocking sink runs on the thread that starts the call (a submitter, or the one that
+  // finished the previous call).
   EventBatcher(BatchSink sink, Options options, prometheus::Registry* registry = nullptr);
   ~EventBatcher();
 
+  // Queues `event`; `done` gets the outcome of the call that carried it, on the thread that
+  // finished that call (possibly this one, before SubmitAsync returns).
+  void SubmitAsync(const std::string& tenant_id, const std::string& idp_id, callback::Event event, SubmitDone done);
   // Blocks until the batch carrying `event` was stored (or failed).
   absl::StatusOr<StoreOutcome> Submit(const std::string& tenant_id, const std::string& idp_id,
                                       const callback::Event& event);
@@ -65,13 +80,17 @@ class EventBatcher {
  private:
   struct Waiter;
   struct Source {
-    std::deque<Waiter*> queue;
+    std::string tenant_id;
+    std::string idp_id;
+    std::deque<std::unique_ptr<Waiter>> queue;
     int in_flight = 0;
   };
-  void Lead(const std::string& tenant_id, const std::string& idp_id, Source& source,
-            std::unique_lock<std::mutex>& lock);
+  // Starts calls for `key` while it has queued pushes and room in flight. Called with `lock`
+  // held; returns with it released.
+  void Pump(const std::string& key, std::unique_lock<std::mutex> lock);
+  void Finish(const std::string& key, std::vector<std::unique_ptr<Waiter>> batch, absl::StatusOr<BatchResult> r);
 
-  BatchSink sink_;
+  AsyncBatchSink sink_;
   Options options_;
   prometheus::Histogram* batch_events_ = nullptr;
   std::mutex mu_;

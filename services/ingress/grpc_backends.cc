@@ -31,13 +31,20 @@ KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chron
   };
 }
 
-BatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
+AsyncBatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout) {
   std::shared_ptr<v1::SyncService::Stub> stub = v1::SyncService::NewStub(channel);
-  return [stub, timeout](const std::string& tenant_id, const std::string& idp_id,
-                         const std::vector<const callback::Event*>& events) -> absl::StatusOr<BatchResult> {
+  struct Call {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
     v1::SubmitEventsRequest req;
+    v1::SubmitEventsResponse resp;
+    BatchDone done;
+  };
+  return [stub, timeout](const std::string& tenant_id, const std::string& idp_id,
+                         const std::vector<const callback::Event*>& events, BatchDone done) {
+    auto call = std::make_shared<Call>();
+    call->done = std::move(done);
+    call->ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    v1::SubmitEventsRequest& req = call->req;
     req.set_tenant_id(tenant_id);
     req.set_idp_id(idp_id);
     req.mutable_events()->Reserve(static_cast<int>(events.size()));
@@ -50,10 +57,13 @@ BatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono:
       for (int64_t d : event->dept_ids) e->add_department_ids(d);
       e->set_payload_json(event->raw_json);
     }
-    v1::SubmitEventsResponse resp;
-    grpc::Status st = stub->SubmitEvents(&ctx, req, &resp);
-    if (!st.ok()) return common::FromGrpcStatus(st);
-    return BatchResult{resp.accepted(), resp.duplicates()};
+    stub->async()->SubmitEvents(&call->ctx, &call->req, &call->resp, [call](grpc::Status st) {
+      if (!st.ok()) {
+        call->done(common::FromGrpcStatus(st));
+      } else {
+        call->done(BatchResult{call->resp.accepted(), call->resp.duplicates()});
+      }
+    });
   };
 }
 

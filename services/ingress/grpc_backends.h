@@ -15,7 +15,9 @@ class Channel;
 namespace sase::ingress {
 
 KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
-// SubmitEvents with every event of the batch in one call.
-BatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
+// SubmitEvents with every event of the batch in one call, on gRPC's callback API: the calling
+// thread does not wait; `done` runs on a gRPC thread once sync_worker answered (or the deadline
+// passed).
+AsyncBatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
 
 }  // namespace sase::ingress

@@ -1,10 +1,11 @@
 #include "services/ingress/ingress_server.h"
 
-#include <httplib.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -57,7 +58,7 @@ struct IngressServer::Metrics {
     // Every outcome the handler can produce, registered up front so that counting one is a
     // lock-free lookup in a map that is never written again.
     std::vector<std::string> outcomes = {"ok", "unknown_source", "keys_unavailable", "store_unavailable",
-                                         "reply_failed", "body_too_large"};
+                                         "reply_failed", "body_too_large", "key_lookup_backlog"};
     for (int e = 0; e <= static_cast<int>(callback::CallbackError::kInternal); ++e) {
       outcomes.emplace_back(callback::ReasonName(static_cast<callback::CallbackError>(e)));
     }
@@ -115,8 +116,8 @@ IngressServer::IngressServer(IngressOptions options, KeyCache& keys, EventSink s
 
 IngressServer::~IngressServer() { Stop(); }
 
-IngressServer::Reply IngressServer::Reject(int status, std::string_view outcome, const std::string& idp_id,
-                                           std::string_view detail) {
+HttpReply IngressServer::Reject(int status, std::string_view outcome, const std::string& idp_id,
+                                std::string_view detail) {
   metrics_->Count(kEventsRoute, outcome);
   // Reason codes and ids only: never keys, bodies or decrypted personal data. A flood of bad
   // pushes is rate-limited per reason (the metric still counts every one).
@@ -133,29 +134,68 @@ IngressServer::Reply IngressServer::Reject(int status, std::string_view outcome,
   return {status, JsonError(outcome), "application/json"};
 }
 
-IngressServer::Reply IngressServer::HandlePush(const std::string& idp_id, const callback::CallbackQuery& query,
-                                               const std::string& body) {
-  if (!common::IsUuid(idp_id)) return Reject(404, "unknown_source", idp_id, "malformed identity source id");
-  absl::StatusOr<std::shared_ptr<const CachedKeys>> keys = keys_.Get(idp_id);
-  if (!keys.ok()) {
-    if (absl::IsNotFound(keys.status())) return Reject(404, "unknown_source", idp_id, "no such identity source");
-    return Reject(503, "keys_unavailable", idp_id, std::string(keys.status().message()));
+void IngressServer::Route(HttpRequest& req, HttpResponder respond) {
+  constexpr std::string_view kPushPrefix = "/dingtalk/events/";
+  std::string_view path = req.path;
+  if (path.substr(0, kPushPrefix.size()) == kPushPrefix && path.size() > kPushPrefix.size() &&
+      path.find('/', kPushPrefix.size()) == std::string_view::npos) {
+    if (req.method != "POST") return respond({405, JsonError("method_not_allowed"), "application/json"});
+    HandlePush(std::string(path.substr(kPushPrefix.size())), callback::QueryFromParams(req.params),
+               std::move(req.body), std::move(respond), /*may_block=*/false);
+    return;
   }
+  if (path == "/healthz") {
+    if (req.method != "GET") return respond({405, JsonError("method_not_allowed"), "application/json"});
+    return respond({200, "{\"status\":\"ok\"}", "application/json"});
+  }
+  respond({404, JsonError("not_found"), "application/json"});
+}
+
+void IngressServer::Offload(std::string idp_id, callback::CallbackQuery query, std::string body,
+                            HttpResponder respond) {
+  // A flood of pushes for sources not in the cache (e.g. random ids) must not queue without
+  // bound behind the blocking lookups: past the backlog, answer 503 (DingTalk retries).
+  if (key_backlog_.fetch_add(1) >= options_.max_key_fetch_backlog) {
+    key_backlog_.fetch_sub(1);
+    return respond(Reject(503, "key_lookup_backlog", idp_id, "too many key lookups queued"));
+  }
+  boost::asio::post(*key_pool_, [this, idp_id = std::move(idp_id), query = std::move(query), body = std::move(body),
+                                 respond = std::move(respond)]() mutable {
+    key_backlog_.fetch_sub(1);
+    HandlePush(std::move(idp_id), std::move(query), std::move(body), std::move(respond), /*may_block=*/true);
+  });
+}
+
+void IngressServer::HandlePush(std::string idp_id, callback::CallbackQuery query, std::string body,
+                               HttpResponder respond, bool may_block) {
+  if (!common::IsUuid(idp_id)) return respond(Reject(404, "unknown_source", idp_id, "malformed identity source id"));
+  using KeysOr = absl::StatusOr<std::shared_ptr<const CachedKeys>>;
+  std::optional<KeysOr> keys = may_block ? std::optional<KeysOr>(keys_.Get(idp_id)) : keys_.TryGet(idp_id);
+  if (!keys.has_value()) return Offload(std::move(idp_id), std::move(query), std::move(body), std::move(respond));
+  if (!keys->ok()) {
+    if (absl::IsNotFound(keys->status())) {
+      return respond(Reject(404, "unknown_source", idp_id, "no such identity source"));
+    }
+    return respond(Reject(503, "keys_unavailable", idp_id, std::string(keys->status().message())));
+  }
+  std::shared_ptr<const CachedKeys> k = **keys;
   auto start = std::chrono::steady_clock::now();
-  auto open = [&](const CachedKeys& k) -> absl::StatusOr<callback::VerifiedEvent> {
-    if (k.codec == nullptr) {
+  auto open = [&](const CachedKeys& ck) -> absl::StatusOr<callback::VerifiedEvent> {
+    if (ck.codec == nullptr) {
       return callback::MakeError(callback::CallbackError::kBadSignature, "identity source has no callback keys");
     }
-    return k.codec->Open(query, body, absl::Now(), absl::Seconds(options_.timestamp_window.count()));
+    return ck.codec->Open(query, body, absl::Now(), absl::Seconds(options_.timestamp_window.count()));
   };
-  absl::StatusOr<callback::VerifiedEvent> verified = open(**keys);
+  absl::StatusOr<callback::VerifiedEvent> verified = open(*k);
   if (!verified.ok() && callback::ReasonOf(verified.status()) == callback::CallbackError::kBadSignature) {
     // Perhaps the token or aes_key was rotated: refetch (rate-limited by the cache) and retry once.
-    absl::StatusOr<std::shared_ptr<const CachedKeys>> fresh = keys_.Get(idp_id, /*refresh=*/true);
-    if (fresh.ok() && *fresh != *keys) {
+    std::optional<KeysOr> fresh =
+        may_block ? std::optional<KeysOr>(keys_.Get(idp_id, /*refresh=*/true)) : keys_.TryGet(idp_id, /*refresh=*/true);
+    if (!fresh.has_value()) return Offload(std::move(idp_id), std::move(query), std::move(body), std::move(respond));
+    if (fresh->ok() && **fresh != k) {
       metrics_->key_refreshes.Increment();
-      keys = fresh;
-      verified = open(**keys);
+      k = **fresh;
+      verified = open(*k);
     }
   }
   metrics_->verify.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -163,69 +203,75 @@ IngressServer::Reply IngressServer::HandlePush(const std::string& idp_id, const 
     callback::CallbackError reason = callback::ReasonOf(verified.status());
     int status = callback::HttpStatusFor(reason);
     if (status == 500) status = 401;  // unusable stored keys: the push cannot be authenticated
-    return Reject(status, callback::ReasonName(reason), idp_id, std::string(verified.status().message()));
+    return respond(Reject(status, callback::ReasonName(reason), idp_id, std::string(verified.status().message())));
   }
-  const callback::Event& event = verified->event;
-  std::string_view kind = callback::EventKindName(event.kind);
-  if (callback::IsUrlVerification(event.kind)) {
+  std::string_view kind = callback::EventKindName(verified->event.kind);
+  // The encrypted "success" for the receiver id the push was addressed to.
+  auto success = [this, k, receiver = std::move(verified->receiver_id), idp_id](HttpResponder& r) {
+    absl::StatusOr<std::string> reply = k->codec->SuccessReply(receiver, absl::Now());
+    if (!reply.ok()) return r(Reject(500, "reply_failed", idp_id, std::string(reply.status().message())));
+    metrics_->Count(kEventsRoute, "ok");
+    r({200, *std::move(reply), "application/json"});
+  };
+  if (callback::IsUrlVerification(verified->event.kind)) {
     metrics_->CountEvent(kind, "verified");
-  } else if (event.kind == callback::EventKind::kUnknown) {
-    metrics_->CountEvent(kind, "ignored");
-  } else {
-    auto submit_start = std::chrono::steady_clock::now();
-    absl::StatusOr<StoreOutcome> stored = sink_((*keys)->tenant_id, idp_id, event);
-    metrics_->submit.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - submit_start).count());
-    if (!stored.ok()) {
-      if (absl::IsNotFound(stored.status())) return Reject(404, "unknown_source", idp_id, "identity source deleted");
-      // DingTalk retries (10 s, 30 s) and keeps the event for the failed-callback list.
-      return Reject(503, "store_unavailable", idp_id, std::string(stored.status().message()));
-    }
-    metrics_->CountEvent(kind, *stored == StoreOutcome::kStored      ? "stored"
-                               : *stored == StoreOutcome::kDuplicate ? "duplicate"
-                                                                     : "stored_or_duplicate");
+    return success(respond);
   }
-  absl::StatusOr<std::string> reply = (*keys)->codec->SuccessReply(verified->receiver_id, absl::Now());
-  if (!reply.ok()) return Reject(500, "reply_failed", idp_id, std::string(reply.status().message()));
-  metrics_->Count(kEventsRoute, "ok");
-  return {200, *reply, "application/json"};
+  if (verified->event.kind == callback::EventKind::kUnknown) {
+    metrics_->CountEvent(kind, "ignored");
+    return success(respond);
+  }
+  auto submit_start = std::chrono::steady_clock::now();
+  const std::string& tenant_id = k->tenant_id;
+  sink_(tenant_id, idp_id, std::move(verified->event),
+        [this, kind, submit_start, idp_id, success = std::move(success),
+         respond = std::move(respond)](absl::StatusOr<StoreOutcome> stored) mutable {
+          metrics_->submit.Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - submit_start).count());
+          if (!stored.ok()) {
+            if (absl::IsNotFound(stored.status())) {
+              return respond(Reject(404, "unknown_source", idp_id, "identity source deleted"));
+            }
+            // DingTalk retries (10 s, 30 s) and keeps the event for the failed-callback list.
+            return respond(Reject(503, "store_unavailable", idp_id, std::string(stored.status().message())));
+          }
+          metrics_->CountEvent(kind, *stored == StoreOutcome::kStored      ? "stored"
+                                     : *stored == StoreOutcome::kDuplicate ? "duplicate"
+                                                                           : "stored_or_duplicate");
+          success(respond);
+        });
 }
 
 absl::StatusOr<int> IngressServer::Start(const std::string& host, int port) {
-  http_ = std::make_unique<httplib::Server>();
-  int threads = options_.worker_threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_keep_alive_max_count(static_cast<size_t>(options_.keep_alive_max_requests));
-  http_->set_keep_alive_timeout(options_.keep_alive_timeout.count());
-  http_->set_read_timeout(options_.read_timeout.count(), 0);
-  http_->set_tcp_nodelay(true);
-  http_->Post(R"(/dingtalk/events/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    Reply r = HandlePush(req.matches[1], callback::QueryFromParams(req.params), req.body);
-    res.status = r.status;
-    res.set_content(r.body, r.content_type.c_str());
-  });
-  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", "application/json");
-  });
-  // Requests httplib rejects before routing (body too large, malformed) are counted here.
-  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    if (res.status == 413) {
-      metrics_->Count(kEventsRoute, "body_too_large");
-      common::LogInfo("push rejected", {{"route", kEventsRoute}, {"http_status", 413}, {"reason", "body_too_large"},
-                                        {"path_len", static_cast<int64_t>(req.path.size())}});
+  key_pool_ = std::make_unique<boost::asio::thread_pool>(static_cast<size_t>(std::max(1, options_.key_fetch_threads)));
+  HttpServerOptions http;
+  http.io_threads = options_.io_threads;
+  http.max_connections = options_.max_connections;
+  http.max_body_bytes = options_.max_body_bytes;
+  http.keep_alive_max_requests = options_.keep_alive_max_requests;
+  http.read_timeout = options_.read_timeout;
+  http.keep_alive_timeout = options_.keep_alive_timeout;
+  // Requests refused before routing (body too large, malformed, too many connections).
+  http.on_refused = [this](int status, std::string_view reason, std::string_view path) {
+    bool push = path.substr(0, 17) == "/dingtalk/events/";
+    metrics_->Count(push ? kEventsRoute : "http", reason);
+    int64_t suppressed = 0;
+    if (log_limiter_.Allow(std::string(reason), &suppressed)) {
+      common::LogInfo("request refused", {{"route", push ? kEventsRoute : "http"},
+                                          {"http_status", status},
+                                          {"reason", std::string(reason)},
+                                          {"path_len", static_cast<int64_t>(path.size())},
+                                          {"suppressed", suppressed}});
     }
-  });
-  int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", host, ":", port));
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-  for (int i = 0; i < 1000 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  return bound;
+  };
+  http_ = std::make_unique<HttpServer>(std::move(http),
+                                       [this](HttpRequest& req, HttpResponder respond) { Route(req, std::move(respond)); });
+  return http_->Start(host, port);
 }
 
 void IngressServer::Stop() {
-  if (http_ != nullptr) http_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (http_ != nullptr) http_->Stop();
+  if (key_pool_ != nullptr) key_pool_->join();
 }
 
 }  // namespace sase::ingress

@@ -5,22 +5,27 @@
 // sync_worker, and only once sync_worker says the event is committed answer 200 with the
 // encrypted "success". Every other outcome gets a 4xx/5xx with a reason, a metric and a log line,
 // and nothing is stored.
+//
+// Served by HttpServer's event loop: verification runs on a loop thread, the commit is awaited
+// asynchronously (no thread waits for it), and the only blocking step — fetching a source's keys
+// from sync_worker on a cache miss or forced refresh — runs on a small separate pool.
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "callback/event.h"
+#include "callback/inbound.h"
 #include "common/log.h"
 #include "services/ingress/event_batcher.h"
+#include "services/ingress/http_server.h"
 #include "services/ingress/key_cache.h"
 
-namespace httplib {
-class Server;
+namespace boost::asio {
+class thread_pool;
 }
 namespace prometheus {
 class Registry;
@@ -28,15 +33,18 @@ class Registry;
 
 namespace sase::ingress {
 
-// Stores one event durably; returns after commit (e.g. EventBatcher::Submit).
-using EventSink = std::function<absl::StatusOr<StoreOutcome>(const std::string& tenant_id,
-                                                             const std::string& idp_id,
-                                                             const callback::Event& event)>;
+// Stores one event durably and calls `done` after commit, from any thread
+// (e.g. EventBatcher::SubmitAsync).
+using EventSink = std::function<void(const std::string& tenant_id, const std::string& idp_id,
+                                     callback::Event event, SubmitDone done)>;
 
 struct IngressOptions {
   std::chrono::seconds timestamp_window{3600};
   size_t max_body_bytes = 64 * 1024;
-  int worker_threads = 64;           // concurrent connections served (keep-alive holds one)
+  int io_threads = 2;               // HTTP event-loop threads
+  int max_connections = 10000;      // open connections; more are refused
+  int key_fetch_threads = 4;        // blocking key lookups (cache misses)
+  int max_key_fetch_backlog = 1024;  // queued lookups beyond this get 503
   int keep_alive_max_requests = 10000;
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds keep_alive_timeout{30};
@@ -47,27 +55,29 @@ class IngressServer {
   IngressServer(IngressOptions options, KeyCache& keys, EventSink sink, prometheus::Registry& registry);
   ~IngressServer();
 
-  // Binds host:port (0 picks one) and serves on a background thread. Returns the bound port.
+  // Binds host:port (0 picks one) and serves on background threads. Returns the bound port.
   absl::StatusOr<int> Start(const std::string& host, int port);
+  // Stops accepting and answers the pushes in progress before returning.
   void Stop();
 
  private:
   struct Metrics;
-  struct Reply {
-    int status;
-    std::string body;
-    std::string content_type;
-  };
-  Reply HandlePush(const std::string& idp_id, const callback::CallbackQuery& query, const std::string& body);
-  Reply Reject(int status, std::string_view outcome, const std::string& idp_id, std::string_view detail);
+  void Route(HttpRequest& request, HttpResponder respond);
+  // `may_block`: on the key-lookup pool, where a cache miss may fetch. On the event loop a miss
+  // moves the push to that pool instead.
+  void HandlePush(std::string idp_id, callback::CallbackQuery query, std::string body, HttpResponder respond,
+                  bool may_block);
+  void Offload(std::string idp_id, callback::CallbackQuery query, std::string body, HttpResponder respond);
+  HttpReply Reject(int status, std::string_view outcome, const std::string& idp_id, std::string_view detail);
 
   IngressOptions options_;
   KeyCache& keys_;
   EventSink sink_;
   std::unique_ptr<Metrics> metrics_;
   common::LogLimiter log_limiter_{10};
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  std::unique_ptr<boost::asio::thread_pool> key_pool_;
+  std::atomic<int> key_backlog_{0};
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace sase::ingress

@@ -81,8 +81,8 @@ class IngressServerTest : public ::testing::Test {
         EventBatcher::Options{}, &registry_);
     server_ = std::make_unique<IngressServer>(
         opts, *cache_,
-        [this](const std::string& tenant, const std::string& idp, const callback::Event& e) {
-          return batcher_->Submit(tenant, idp, e);
+        [this](const std::string& tenant, const std::string& idp, callback::Event e, SubmitDone done) {
+          batcher_->SubmitAsync(tenant, idp, std::move(e), std::move(done));
         },
         registry_);
     auto port = server_->Start("127.0.0.1", 0);

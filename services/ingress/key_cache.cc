@@ -2,33 +2,44 @@
 
 namespace sase::ingress {
 
+std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> KeyCache::CachedLocked(
+    const std::string& idp_id, bool refresh, std::chrono::steady_clock::time_point now, bool claim) {
+  auto nf = not_found_.find(idp_id);
+  if (nf != not_found_.end()) {
+    if (now - nf->second < options_.negative_ttl) return absl::NotFoundError("unknown identity source");
+    if (claim) not_found_.erase(nf);
+  }
+  auto it = entries_.find(idp_id);
+  if (it == entries_.end()) return std::nullopt;
+  bool stale = now - it->second->fetched_at >= options_.ttl;
+  bool may_refresh = false;
+  if (refresh && now - it->second->fetched_at >= options_.min_refresh_age) {
+    // One forced refresh per min_refresh_age, whatever its outcome: a flood of bad
+    // signatures refetches once, the rest use the entry they already failed against.
+    auto last = last_forced_.find(idp_id);
+    if (last == last_forced_.end() || now - last->second >= options_.min_refresh_age) {
+      if (claim) last_forced_[idp_id] = now;
+      may_refresh = true;
+    }
+  }
+  // An expiring entry is refetched by one caller; the others keep serving it meanwhile.
+  auto fetching = in_flight_.find(idp_id);
+  if (!may_refresh && (!stale || (fetching != in_flight_.end() && fetching->second > 0))) return it->second;
+  return std::nullopt;
+}
+
+std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> KeyCache::TryGet(const std::string& idp_id,
+                                                                                   bool refresh) {
+  auto now = options_.clock();
+  std::lock_guard<std::mutex> lock(mu_);
+  return CachedLocked(idp_id, refresh, now, /*claim=*/false);
+}
+
 absl::StatusOr<std::shared_ptr<const CachedKeys>> KeyCache::Get(const std::string& idp_id, bool refresh) {
   auto now = options_.clock();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto nf = not_found_.find(idp_id);
-    if (nf != not_found_.end()) {
-      if (now - nf->second < options_.negative_ttl) {
-        return absl::NotFoundError("unknown identity source");
-      }
-      not_found_.erase(nf);
-    }
-    auto it = entries_.find(idp_id);
-    if (it != entries_.end()) {
-      bool stale = now - it->second->fetched_at >= options_.ttl;
-      bool may_refresh = false;
-      if (refresh && now - it->second->fetched_at >= options_.min_refresh_age) {
-        // One forced refresh per min_refresh_age, whatever its outcome: a flood of bad
-        // signatures refetches once, the rest use the entry they already failed against.
-        auto last = last_forced_.find(idp_id);
-        if (last == last_forced_.end() || now - last->second >= options_.min_refresh_age) {
-          last_forced_[idp_id] = now;
-          may_refresh = true;
-        }
-      }
-      // An expiring entry is refetched by one caller; the others keep serving it meanwhile.
-      if (!may_refresh && (!stale || in_flight_[idp_id] > 0)) return it->second;
-    }
+    if (auto cached = CachedLocked(idp_id, refresh, now, /*claim=*/true)) return *std::move(cached);
     ++in_flight_[idp_id];
   }
   fetches_.fetch_add(1);

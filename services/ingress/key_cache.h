@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -51,10 +52,19 @@ class KeyCache {
 
   // `refresh`: the caller's signature check failed against the returned entry.
   absl::StatusOr<std::shared_ptr<const CachedKeys>> Get(const std::string& idp_id, bool refresh = false);
+  // Get without blocking: what Get would return when that needs no fetch, else nullopt (the
+  // caller then runs Get where blocking is allowed). Changes nothing.
+  std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> TryGet(const std::string& idp_id,
+                                                                         bool refresh = false);
 
   int64_t fetches() const { return fetches_.load(); }
 
  private:
+  // Under mu_: the answer that needs no fetch, or nullopt. `claim` records a forced refresh
+  // (Get is about to fetch); TryGet only asks.
+  std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> CachedLocked(
+      const std::string& idp_id, bool refresh, std::chrono::steady_clock::time_point now, bool claim);
+
   KeyFetcher fetcher_;
   Options options_;
   std::mutex mu_;

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   sase::common::BlockShutdownSignals();
   sase::common::InitLogging("ingress");
   std::string listen_addr, metrics_addr, sync_worker_addr;
-  int64_t window_s, max_body, threads, key_ttl_ms, key_refresh_ms, rpc_timeout_ms, batch_events, batch_bytes,
+  int64_t window_s, max_body, threads, max_connections, key_ttl_ms, key_refresh_ms, rpc_timeout_ms, batch_events, batch_bytes,
       batch_in_flight;
   sase::common::ConfigParser p("ingress");
   p.String("listen_addr", &listen_addr, "127.0.0.1:8080", "public HTTP listen address host:port");
@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
   p.String("sync_worker_addr", &sync_worker_addr, "127.0.0.1:50061", "sync_worker gRPC address");
   p.Int("timestamp_window_s", &window_s, 3600, "accepted |now - push timestamp| in seconds", {.min = 1, .max = 86400});
   p.Int("max_body_bytes", &max_body, 65536, "largest accepted push body", {.min = 1024, .max = 16 << 20});
-  p.Int("http_threads", &threads, 64, "HTTP worker threads (concurrent keep-alive connections)", {.min = 2, .max = 4096});
+  p.Int("http_threads", &threads, 2, "HTTP event-loop threads (each serves many connections)", {.min = 1, .max = 64});
+  p.Int("max_connections", &max_connections, 10000, "open HTTP connections; more are refused",
+        {.min = 1, .max = 1000000});
   p.Int("key_ttl_ms", &key_ttl_ms, 60000, "callback-key cache lifetime", {.min = 0, .max = 3600000});
   p.Int("key_refresh_min_age_ms", &key_refresh_ms, 2000, "minimum key age before a failed signature refetches",
         {.min = 0, .max = 600000});
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
   sase::ingress::IngressOptions opts;
   opts.timestamp_window = std::chrono::seconds(window_s);
   opts.max_body_bytes = static_cast<size_t>(max_body);
-  opts.worker_threads = static_cast<int>(threads);
+  opts.io_threads = static_cast<int>(threads);
+  opts.max_connections = static_cast<int>(max_connections);
   sase::ingress::EventBatcher batcher(sase::ingress::MakeGrpcBatchSink(channel, timeout),
                                       {.max_batch_events = static_cast<size_t>(batch_events),
                                        .max_batch_bytes = static_cast<size_t>(batch_bytes),
@@ -90,9 +93,8 @@ int main(int argc, char** argv) {
                                       registry.get());
   sase::ingress::IngressServer server(
       opts, keys,
-      [&batcher](const std::string& tenant, const std::string& idp, const sase::callback::Event& e) {
-        return batcher.Submit(tenant, idp, e);
-      },
+      [&batcher](const std::string& tenant, const std::string& idp, sase::callback::Event e,
+                 sase::ingress::SubmitDone done) { batcher.SubmitAsync(tenant, idp, std::move(e), std::move(done)); },
       *registry);
   absl::StatusOr<int> bound = server.Start(host, port);
   if (!bound.ok()) {

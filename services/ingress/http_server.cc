@@ -1,0 +1,274 @@
+#include "services/ingress/http_server.h"
+
+#include <httplib.h>  // URL decoding and query splitting only (httplib::detail, as its own server used)
+
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace sase::ingress {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Core {
+  Core(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  void Accept();
+  void Refused(int status, std::string_view reason, std::string_view path) {
+    if (options.on_refused) options.on_refused(status, reason, path);
+  }
+  // A handler answered (or dropped) its request.
+  void Answered() {
+    if (pending.fetch_sub(1) == 1 && draining.load()) {
+      std::lock_guard<std::mutex> lock(mu);
+      cv.notify_all();
+    }
+  }
+
+  const HttpServerOptions options;
+  const HttpHandler handler;
+  std::atomic<int> connections{0};
+  std::atomic<int> pending{0};  // requests handed to the handler and not answered yet
+  std::atomic<int> writing{0};  // replies being written
+  std::atomic<bool> draining{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  // Declared last, destroyed first: sessions still queued in it are destroyed while the counters
+  // above are alive.
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, HttpServer::Core* core) : stream_(std::move(socket)), core_(core) {
+    core_->connections.fetch_add(1);
+  }
+  ~HttpSession() { core_->connections.fetch_sub(1); }
+
+  void Start() { Read(); }
+
+  // From any thread: write `reply` on this connection's strand (inline when already on it).
+  void Reply(HttpReply reply) {
+    core_->writing.fetch_add(1);
+    core_->Answered();
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this(), reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
+    parser_->body_limit(core_->options.max_body_bytes);
+    stream_.expires_after(requests_ == 0 ? core_->options.read_timeout : core_->options.keep_alive_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) {
+      if (ec == http::error::body_limit) return Refuse(413, "body_too_large");
+      if (ec == http::error::header_limit) return Refuse(431, "header_too_large");
+      // A malformed request (the parser's own errors); timeouts, resets and a clean close by the
+      // client just end the connection.
+      if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        return Refuse(400, "bad_request");
+      }
+      return Close();
+    }
+    ++requests_;
+    http::request<http::string_body> msg = parser_->release();
+    keep_alive_ = msg.keep_alive() && requests_ < core_->options.keep_alive_max_requests && !core_->draining.load();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    std::string_view target(msg.target().data(), msg.target().size());
+    size_t q = target.find('?');
+    req.path = httplib::detail::decode_url(std::string(target.substr(0, q)), false);
+    if (q != std::string_view::npos) httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req.params);
+    req.body = std::move(msg.body());
+    core_->pending.fetch_add(1);
+    core_->handler(req, HttpResponder(shared_from_this()));
+  }
+
+  // Answers a request the server will not hand to the handler, then closes the connection.
+  void Refuse(int status, std::string_view reason) {
+    std::string path;
+    if (parser_.has_value() && parser_->is_header_done()) {
+      auto t = parser_->get().target();
+      std::string_view target(t.data(), t.size());
+      path = std::string(target.substr(0, target.find('?')));
+    }
+    core_->Refused(status, reason, path);
+    keep_alive_ = false;
+    refused_ = true;
+    core_->writing.fetch_add(1);
+    Write({status, absl::StrCat("{\"error\":\"", std::string(reason), "\"}"), "application/json"});
+  }
+
+  void Write(HttpReply reply) {
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(reply.status));
+    res_.set(http::field::content_type, reply.content_type);
+    res_.body() = std::move(reply.body);
+    res_.keep_alive(keep_alive_ && !core_->draining.load());
+    res_.prepare_payload();
+    stream_.expires_after(core_->options.read_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    core_->writing.fetch_sub(1);
+    if (ec) return Close();
+    if (!res_.keep_alive()) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      // After a refusal the client may still be sending the rest of its request: read and drop
+      // it for a moment, so that closing with unread data does not reset the connection before
+      // the client has read our answer.
+      if (refused_) Discard();
+      return;
+    }
+    Read();
+  }
+
+  void Discard() {
+    stream_.expires_after(std::chrono::seconds(1));
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->discarded_ += n;
+                              if (!ec && self->discarded_ < (1u << 20)) self->Discard();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Core* core_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  int requests_ = 0;
+  bool keep_alive_ = true;
+  bool refused_ = false;
+  std::array<char, 4096> discard_{};
+  size_t discarded_ = 0;
+};
+
+HttpResponder::HttpResponder(std::shared_ptr<HttpSession> session) : session_(std::move(session)) {}
+HttpResponder::HttpResponder(HttpResponder&&) noexcept = default;
+HttpResponder& HttpResponder::operator=(HttpResponder&& other) noexcept {
+  if (this != &other) {
+    if (session_ != nullptr) (*this)({500, "{\"error\":\"internal\"}", "application/json"});
+    session_ = std::move(other.session_);
+  }
+  return *this;
+}
+HttpResponder::~HttpResponder() {
+  if (session_ != nullptr) (*this)({500, "{\"error\":\"internal\"}", "application/json"});
+}
+
+void HttpResponder::operator()(HttpReply reply) {
+  if (session_ == nullptr) return;  // answered already
+  std::shared_ptr<HttpSession> session = std::move(session_);
+  session->Reply(std::move(reply));
+}
+
+void HttpServer::Core::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (!acceptor.is_open()) return;  // stopping
+      // EMFILE and the like: keep accepting (the failure is the client's or transient).
+      common::LogWarn("http accept failed", {{"reason", ec.message()}});
+    } else if (connections.load() >= options.max_connections || draining.load()) {
+      Refused(503, "too_many_connections", "");
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<HttpSession>(std::move(socket), this)->Start();
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : core_(std::make_shared<Core>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+int HttpServer::connections() const { return core_->connections.load(); }
+
+absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
+  Core& c = *core_;
+  beast::error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot listen for HTTP: bad address ", host));
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  c.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) c.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) c.acceptor.bind(endpoint, ec);
+  if (!ec) c.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    c.acceptor.close(ignored);
+    return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on ", host, ":", port, ": ", ec.message()));
+  }
+  int bound = c.acceptor.local_endpoint().port();
+  c.work.emplace(c.ioc.get_executor());
+  c.Accept();
+  int n = std::max(1, c.options.io_threads);
+  for (int i = 0; i < n; ++i) c.threads.emplace_back([&c] { c.ioc.run(); });
+  return bound;
+}
+
+void HttpServer::Stop() {
+  Core& c = *core_;
+  if (c.threads.empty()) return;
+  c.draining.store(true);
+  // Stop accepting (on the event loop: the acceptor is not thread-safe).
+  std::promise<void> closed;
+  asio::post(c.ioc, [&c, &closed] {
+    beast::error_code ignored;
+    c.acceptor.close(ignored);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  // Requests in a handler get their answer: each handler is bounded by its own deadline.
+  {
+    std::unique_lock<std::mutex> lock(c.mu);
+    c.cv.wait(lock, [&c] { return c.pending.load() == 0; });
+  }
+  for (int i = 0; i < 1000 && c.writing.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  c.work.reset();
+  c.ioc.stop();
+  for (std::thread& t : c.threads) t.join();
+  c.threads.clear();
+}
+
+}  // namespace sase::ingress

@@ -1,0 +1,92 @@
+#pragma once
+// A small asynchronous HTTP/1.1 server on Boost.Beast: a few event-loop threads serve every
+// keep-alive connection (no thread per connection), and a handler answers when it is ready — from
+// any thread — so a push can wait for sync_worker's commit without holding a thread.
+//
+// Limits: connections, header bytes, body bytes, requests per connection, read and idle
+// timeouts. Requests the server itself refuses (body too large, malformed HTTP, too many
+// connections) get their status here and are reported through `on_refused`.
+//
+// Boost types stay in the .cc; this header is plain C++.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace sase::ingress {
+
+struct HttpRequest {
+  std::string method;                              // "GET", "POST", ...
+  std::string path;                                // the target up to '?', as sent
+  std::multimap<std::string, std::string> params;  // the query, URL-decoded
+  std::string body;
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+class HttpSession;
+
+// Sends the reply to one request. Call it once, from any thread; dropping it uncalled answers
+// 500. Copyable handles share one reply.
+class HttpResponder {
+ public:
+  explicit HttpResponder(std::shared_ptr<HttpSession> session);
+  HttpResponder(HttpResponder&&) noexcept;
+  HttpResponder& operator=(HttpResponder&&) noexcept;
+  HttpResponder(const HttpResponder&) = delete;
+  HttpResponder& operator=(const HttpResponder&) = delete;
+  ~HttpResponder();
+
+  void operator()(HttpReply reply);
+
+ private:
+  std::shared_ptr<HttpSession> session_;
+};
+
+using HttpHandler = std::function<void(HttpRequest& request, HttpResponder respond)>;
+
+struct HttpServerOptions {
+  int io_threads = 2;
+  int max_connections = 10000;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 64 * 1024;
+  int keep_alive_max_requests = 10000;
+  std::chrono::milliseconds read_timeout{5000};         // the first request, and writing a reply
+  std::chrono::milliseconds keep_alive_timeout{30000};  // idle wait for (and reading of) later requests
+  // A request refused before reaching the handler: status (400, 413, 431, 503), a reason code and
+  // the request path when known.
+  std::function<void(int status, std::string_view reason, std::string_view path)> on_refused;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds host:port (0 picks one) and starts the event-loop threads. Returns the bound port.
+  absl::StatusOr<int> Start(const std::string& host, int port);
+  // Stops accepting, waits for the handlers still working on a request to answer (each is
+  // bounded by its own deadline), writes those replies, then closes every connection.
+  void Stop();
+
+  int connections() const;
+
+ private:
+  friend class HttpSession;
+  struct Core;
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace sase::ingress
