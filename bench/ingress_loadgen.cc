@@ -8,24 +8,49 @@
 // --cpu_pids=name:pid,...: CPU (utime+stime from /proc, cores = CPU-seconds per second) of each
 // named process and its direct children (e.g. the postmaster and its backends) over the measured
 // window, reported with the load generator's own under "cpu".
+//
+// The client is Boost.Beast over Boost.Asio: every connection is a small asynchronous state machine
+// (connect, write a request serialized by Beast once before the run, let Beast parse the response,
+// classify, next) and all of them share one io_context run by --threads threads (default 1), so the
+// generator costs a few syscalls per request instead of a blocked thread per connection.
+//
+// Counting: closed loop counts the requests that complete inside the measured window; open loop
+// counts the requests *scheduled* inside the window (a send time every 1/rate s, whether or not a
+// connection is free, so queueing behind busy connections is part of the latency: no coordinated
+// omission) and waits for them after the window (up to --timeout_ms; the rest are "unfinished").
+// Anything that is neither 200 nor 401 is "other", broken down by status code ("other_status") and
+// by transport error ("other_errors": connect_failed, reset, timeout, eof, unfinished, or the error
+// text). "reconnects" counts connections re-opened after the server closed one (Connection: close)
+// or after an error.
 #include <grpcpp/grpcpp.h>
-#include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <unistd.h>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,22 +58,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "callback/crypto.h"
 #include "bench/stats.h"
+#include "callback/crypto.h"
 #include "common/config.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 
 namespace {
 
+namespace asio = ::boost::asio;
+namespace beast = ::boost::beast;
+namespace http = ::boost::beast::http;
+using tcp = ::boost::asio::ip::tcp;
 using ::sase::bench::Percentile;
+using ErrorCode = ::boost::system::error_code;
 
 using Clock = std::chrono::steady_clock;
 namespace v1 = ::sase::dingtalk::v1;
-
-struct Push {
-  std::string path;
-  std::string body;
-};
 
 // utime+stime (clock ticks) of /proc/<pid>/stat, and the parent pid; false if gone.
 bool ReadStat(const std::string& pid, int64_t* ticks, int64_t* ppid) {
@@ -92,11 +117,293 @@ std::vector<std::pair<std::string, int64_t>> CpuTicks(const std::vector<std::pai
   return out;
 }
 
+// One request serialized by Beast (request line, Host, Content-Type, Content-Length, body), sent
+// as it is with a single write.
+std::string Serialize(http::verb verb, const std::string& target, const std::string& host, std::string body) {
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, host);
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+  }
+  req.prepare_payload();
+  std::ostringstream os;
+  os << req;
+  return os.str();
+}
+
+// What one connection saw; merged after the run (a connection is only touched by its own handlers).
+struct Tally {
+  int64_t ok = 0, rejected = 0, other = 0, reconnects = 0;
+  std::vector<double> lat;
+  std::map<std::string, int64_t> other_status, other_errors;
+};
+
+// State shared by the connections and the open-loop pacer.
+struct Shared {
+  asio::io_context* ioc = nullptr;
+  bool strands = false;  // --threads > 1: each connection on its own strand
+  tcp::endpoint endpoint;
+  const std::vector<std::string>* wire = nullptr;
+  std::chrono::milliseconds timeout{10000};
+  bool open_loop = false;
+  std::atomic<size_t> next{0};        // index of the next request in *wire
+  std::atomic<bool> stop{false};      // closed loop: send no more
+  std::atomic<bool> measuring{false};  // closed loop: count what completes now
+  std::atomic<int> running{0};        // closed loop: connections not yet stopped
+  Clock::time_point window_from, window_to;  // open loop: count what is scheduled in [from, to)
+  std::atomic<int64_t> pending{0};           // open loop: counted requests not yet finished
+  std::mutex mu;                              // open loop: backlog and idle
+  std::deque<Clock::time_point> backlog;      // scheduled send times no connection was free for
+  std::vector<class Connection*> idle;        // connected and waiting for a send time
+};
+
+class Connection {
+ public:
+  explicit Connection(Shared* s)
+      : s_(s),
+        stream_(s->strands ? asio::any_io_executor(asio::make_strand(*s->ioc))
+                           : asio::any_io_executor(s->ioc->get_executor())),
+        backoff_(stream_.get_executor()) {}
+
+  const Tally& tally() const { return tally_; }
+
+  // Starts the connection: closed loop sends at once (connecting first); open loop connects and
+  // then waits for send times.
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [this] {
+      if (s_->open_loop) {
+        Connect();
+      } else {
+        Next();
+      }
+    });
+  }
+
+  // Open loop: send the request scheduled at `scheduled` (called on an idle connection).
+  void Post(Clock::time_point scheduled) {
+    asio::dispatch(stream_.get_executor(), [this, scheduled] { Send(scheduled); });
+  }
+
+ private:
+  void Connect() {
+    stream_.expires_after(s_->timeout);
+    stream_.async_connect(s_->endpoint, [this](const ErrorCode& ec) { OnConnect(ec); });
+  }
+
+  void OnConnect(const ErrorCode& ec) {
+    if (ec) {
+      stream_.close();
+      if (busy_) {
+        Fail("connect_failed");
+      } else {  // open loop, no request in hand yet: try again shortly
+        Backoff([this] { Connect(); });
+      }
+      return;
+    }
+    stream_.socket().set_option(tcp::no_delay(true));
+    if (ever_connected_ && busy_ && Counted()) ++tally_.reconnects;
+    ever_connected_ = connected_ = true;
+    if (busy_) {
+      Write();
+    } else {
+      Next();
+    }
+  }
+
+  // The next request: closed loop at once, open loop the oldest waiting send time (or go idle).
+  void Next() {
+    if (!s_->open_loop) {
+      if (s_->stop.load(std::memory_order_relaxed)) {
+        if (connected_) stream_.close();
+        s_->running.fetch_sub(1);
+        return;
+      }
+      Send(Clock::now());
+      return;
+    }
+    std::unique_lock<std::mutex> lock(s_->mu);
+    if (s_->backlog.empty()) {
+      s_->idle.push_back(this);  // nothing of this connection may be touched after the unlock
+      return;
+    }
+    Clock::time_point t = s_->backlog.front();
+    s_->backlog.pop_front();
+    lock.unlock();
+    Send(t);
+  }
+
+  void Send(Clock::time_point scheduled) {
+    scheduled_ = scheduled;
+    in_window_ = s_->open_loop && scheduled >= s_->window_from && scheduled < s_->window_to;
+    busy_ = true;
+    if (!connected_) {
+      Connect();
+      return;
+    }
+    Write();
+  }
+
+  void Write() {
+    const std::string& req = (*s_->wire)[s_->next.fetch_add(1, std::memory_order_relaxed) % s_->wire->size()];
+    stream_.expires_after(s_->timeout);
+    asio::async_write(stream_, asio::buffer(req), [this](const ErrorCode& ec, size_t) {
+      if (ec) {
+        Fail(Kind(ec));
+        return;
+      }
+      parser_.emplace();
+      http::async_read(stream_, buffer_, *parser_, [this](const ErrorCode& rec, size_t) { OnRead(rec); });
+    });
+  }
+
+  void OnRead(const ErrorCode& ec) {
+    if (ec) {
+      Fail(Kind(ec));
+      return;
+    }
+    const auto& res = parser_->get();
+    int status = res.result_int();
+    bool keep_alive = res.keep_alive();
+    if (Counted()) {
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - scheduled_).count();
+      if (status == 200) {
+        ++tally_.ok;
+        tally_.lat.push_back(ms);
+      } else if (status == 401) {
+        ++tally_.rejected;
+        tally_.lat.push_back(ms);
+      } else {
+        ++tally_.other;
+        ++tally_.other_status[std::to_string(status)];
+      }
+    }
+    Done();
+    if (!keep_alive) Disconnect();
+    Next();
+  }
+
+  // The request in hand failed: count it, drop the connection (it reconnects for the next one).
+  void Fail(const std::string& kind) {
+    if (Counted()) {
+      ++tally_.other;
+      ++tally_.other_errors[kind];
+    }
+    Done();
+    Disconnect();
+    if (kind == "connect_failed") {
+      Backoff([this] { Next(); });
+    } else {
+      Next();
+    }
+  }
+
+  void Done() {
+    if (in_window_) s_->pending.fetch_sub(1, std::memory_order_relaxed);
+    busy_ = false;
+  }
+
+  void Disconnect() {
+    ErrorCode ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    buffer_.clear();
+    connected_ = false;
+  }
+
+  template <typename F>
+  void Backoff(F f) {
+    backoff_.expires_after(std::chrono::milliseconds(50));
+    backoff_.async_wait([f](const ErrorCode&) { f(); });
+  }
+
+  bool Counted() const { return s_->open_loop ? in_window_ : s_->measuring.load(std::memory_order_relaxed); }
+
+  static std::string Kind(const ErrorCode& ec) {
+    if (ec == beast::error::timeout) return "timeout";
+    if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+        ec == asio::error::connection_aborted) {
+      return "reset";
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == http::error::partial_message) {
+      return "eof";
+    }
+    return ec.message();
+  }
+
+  Shared* s_;
+  beast::tcp_stream stream_;
+  asio::steady_timer backoff_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  Clock::time_point scheduled_;
+  bool in_window_ = false, busy_ = false, connected_ = false, ever_connected_ = false;
+  Tally tally_;
+};
+
+// Open loop: a send time every 1/rate s from `start` until `end`, each handed to an idle connection
+// or queued until one is free.
+class Pacer {
+ public:
+  Pacer(Shared* s, Clock::time_point start, Clock::time_point end, int64_t rate)
+      : s_(s),
+        timer_(*s->ioc),
+        start_(start),
+        end_(end),
+        interval_(std::chrono::duration<double>(1.0 / static_cast<double>(rate))) {}
+
+  void Start() { Arm(); }
+  // Every send time up to the end has been handed out.
+  bool done() const { return done_.load(); }
+
+ private:
+  Clock::time_point At(int64_t n) const {
+    return start_ + std::chrono::duration_cast<Clock::duration>(interval_ * static_cast<double>(n));
+  }
+
+  void Arm() {
+    Clock::time_point t = At(n_);
+    if (t >= end_) {
+      done_ = true;
+      return;
+    }
+    timer_.expires_at(t);
+    timer_.async_wait([this](const ErrorCode& ec) {
+      if (ec) return;
+      Clock::time_point now = Clock::now();
+      for (Clock::time_point t2 = At(n_); t2 <= now && t2 < end_; t2 = At(++n_)) Dispatch(t2);
+      Arm();
+    });
+  }
+
+  void Dispatch(Clock::time_point t) {
+    if (t >= s_->window_from && t < s_->window_to) s_->pending.fetch_add(1, std::memory_order_relaxed);
+    Connection* c = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(s_->mu);
+      if (s_->idle.empty()) {
+        s_->backlog.push_back(t);
+        return;
+      }
+      c = s_->idle.back();
+      s_->idle.pop_back();
+    }
+    c->Post(t);
+  }
+
+  Shared* s_;
+  asio::steady_timer timer_;
+  Clock::time_point start_, end_;
+  std::chrono::duration<double> interval_;
+  int64_t n_ = 0;
+  std::atomic<bool> done_{false};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string target_host, mode, idp, aes_key, token, app_key, sync_worker, tenant, cpu_pids;
-  int64_t port, connections, duration_s, warmup_s, rate, pushes;
+  int64_t port, connections, duration_s, warmup_s, rate, pushes, threads, timeout_ms;
   bool create_source;
   sase::common::ConfigParser p("ingress_loadgen");
   p.String("host", &target_host, "127.0.0.1", "ingress host");
@@ -115,6 +422,8 @@ int main(int argc, char** argv) {
   p.Int("rate", &rate, 0, "open-loop requests per second (0: closed loop)", {.min = 0, .max = 1000000});
   p.Int("pushes", &pushes, 300000, "distinct pre-signed pushes", {.min = 1, .max = 5000000});
   p.String("cpu_pids", &cpu_pids, "", "name:pid,... processes whose CPU over the measured window is reported");
+  p.Int("threads", &threads, 1, "threads running the connections' event loop", {.min = 1, .max = 64});
+  p.Int("timeout_ms", &timeout_ms, 10000, "connect/write/read timeout per request", {.min = 1, .max = 600000});
   if (absl::Status s = p.Parse(argc, argv, std::getenv); !s.ok()) {
     std::cerr << s.message() << "\n";
     return 2;
@@ -150,10 +459,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Pre-sign the pushes (distinct eventIds so each is a new durable row).
-  std::vector<Push> reqs;
+  // Pre-sign the pushes (distinct eventIds so each is a new durable row) and serialize each request
+  // once, so that sending one is a single write of ready bytes.
+  std::string host_header = absl::StrCat(target_host, ":", port);
+  std::vector<std::string> wire;
   if (mode == "healthz") {
-    reqs.push_back({"/healthz", ""});
+    wire.push_back(Serialize(http::verb::get, "/healthz", host_header, ""));
   } else {
     auto cipher = sase::callback::CallbackCipher::Create(aes_key);
     if (!cipher.ok()) {
@@ -162,7 +473,7 @@ int main(int argc, char** argv) {
     }
     std::string run = absl::StrCat(absl::ToUnixMicros(absl::Now()));
     int64_t n = mode == "durable" ? pushes : 1000;
-    reqs.reserve(static_cast<size_t>(n));
+    wire.reserve(static_cast<size_t>(n));
     std::string ts = absl::StrCat(absl::ToUnixMillis(absl::Now()));
     for (int64_t i = 0; i < n; ++i) {
       nlohmann::json ev = {{"EventType", "user_modify_org"},
@@ -173,110 +484,104 @@ int main(int argc, char** argv) {
       std::string nonce = absl::StrCat("n", i);
       std::string sig = sase::callback::ComputeSignature(token, ts, nonce, encrypt);
       if (mode == "bad_signature") sig[0] = sig[0] == 'a' ? 'b' : 'a';
-      reqs.push_back({absl::StrCat("/dingtalk/events/", idp, "?msg_signature=", sig, "&timestamp=", ts,
-                                   "&nonce=", nonce),
-                      nlohmann::json{{"encrypt", encrypt}}.dump()});
+      wire.push_back(Serialize(http::verb::post,
+                               absl::StrCat("/dingtalk/events/", idp, "?msg_signature=", sig, "&timestamp=", ts,
+                                            "&nonce=", nonce),
+                               host_header, nlohmann::json{{"encrypt", encrypt}}.dump()));
     }
   }
 
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false}, measuring{false};
-  std::mutex mu;
-  std::vector<double> lat;
-  int64_t ok = 0, rejected = 0, other = 0;
-  std::deque<Clock::time_point> queue;  // open loop: scheduled send times
-  std::condition_variable cv;
-
-  auto worker = [&]() {
-    httplib::Client client(target_host, static_cast<int>(port));
-    client.set_keep_alive(true);
-    client.set_tcp_nodelay(true);  // body and headers go out in two writes: avoid Nagle + delayed ACK
-    client.set_read_timeout(10, 0);
-    std::vector<double> my_lat;
-    int64_t my_ok = 0, my_rej = 0, my_other = 0;
-    while (!stop.load()) {
-      Clock::time_point scheduled;
-      if (rate > 0) {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stop.load() || !queue.empty(); });
-        if (queue.empty()) break;
-        scheduled = queue.front();
-        queue.pop_front();
-      } else {
-        scheduled = Clock::now();
-      }
-      const Push& r = reqs[next.fetch_add(1) % reqs.size()];
-      httplib::Result res =
-          r.body.empty() ? client.Get(r.path.c_str()) : client.Post(r.path.c_str(), r.body, "application/json");
-      if (!measuring.load()) continue;
-      double ms = std::chrono::duration<double, std::milli>(Clock::now() - scheduled).count();
-      if (res && res->status == 200) {
-        ++my_ok;
-        my_lat.push_back(ms);
-      } else if (res && res->status == 401) {
-        ++my_rej;
-        my_lat.push_back(ms);
-      } else {
-        ++my_other;
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    lat.insert(lat.end(), my_lat.begin(), my_lat.end());
-    ok += my_ok;
-    rejected += my_rej;
-    other += my_other;
-  };
   std::vector<std::pair<std::string, int64_t>> named;
   for (absl::string_view item : absl::StrSplit(cpu_pids, ',', absl::SkipEmpty())) {
     size_t colon = item.rfind(':');
     if (colon == absl::string_view::npos) continue;
     named.push_back({std::string(item.substr(0, colon)), std::atoll(std::string(item.substr(colon + 1)).c_str())});
   }
-  std::vector<std::pair<std::string, int64_t>> cpu_start;
-  auto start_measuring = [&] {
-    cpu_start = CpuTicks(named);
-    measuring = true;
-  };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < connections; ++i) threads.emplace_back(worker);
+
+  asio::io_context ioc(static_cast<int>(threads));
+  Shared shared;
+  shared.ioc = &ioc;
+  shared.strands = threads > 1;
+  shared.wire = &wire;
+  shared.timeout = std::chrono::milliseconds(timeout_ms);
+  shared.open_loop = rate > 0;
+  {
+    tcp::resolver resolver(ioc);
+    ErrorCode ec;
+    auto results = resolver.resolve(target_host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      std::cerr << "resolve " << target_host << ": " << (ec ? ec.message() : "no address") << "\n";
+      return 1;
+    }
+    shared.endpoint = results.begin()->endpoint();
+  }
   auto start = Clock::now();
   auto measure_from = start + std::chrono::seconds(warmup_s);
   auto end = measure_from + std::chrono::seconds(duration_s);
-  if (rate == 0) {
-    std::this_thread::sleep_until(measure_from);
-    start_measuring();
-    std::this_thread::sleep_until(end);
-  } else {
-    auto interval = std::chrono::duration<double>(1.0 / static_cast<double>(rate));
-    for (int64_t n = 0;; ++n) {
-      auto t = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
-      if (t >= end) break;
-      if (!measuring && t >= measure_from) start_measuring();
-      std::this_thread::sleep_until(t);
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        queue.push_back(t);
-      }
-      cv.notify_one();
-    }
-  }
+  shared.window_from = measure_from;
+  shared.window_to = end;
+  std::vector<std::unique_ptr<Connection>> conns;
+  for (int64_t i = 0; i < connections; ++i) conns.push_back(std::make_unique<Connection>(&shared));
+  shared.running = static_cast<int>(connections);
+  std::optional<Pacer> pacer;
+  if (rate > 0) pacer.emplace(&shared, start, end, rate);
+  auto work = asio::make_work_guard(ioc);
+  for (auto& c : conns) c->Start();
+  if (pacer) pacer->Start();
+  std::vector<std::thread> pool;
+  for (int64_t i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+
+  std::this_thread::sleep_until(measure_from);
+  std::vector<std::pair<std::string, int64_t>> cpu_start = CpuTicks(named);
+  shared.measuring = true;
+  std::this_thread::sleep_until(end);
+  shared.measuring = false;
   auto measured_end = Clock::now();
   std::vector<std::pair<std::string, int64_t>> cpu_end = CpuTicks(named);
-  stop = true;
-  cv.notify_all();
-  for (auto& t : threads) t.join();
+  // Closed loop: let the requests in flight finish (uncounted). Open loop: wait for the requests
+  // scheduled in the window (still queued or in flight) to finish; they are counted.
+  shared.stop = true;
+  auto drain_until = Clock::now() + shared.timeout + std::chrono::seconds(1);
+  while (Clock::now() < drain_until &&
+         (rate > 0 ? !(pacer->done() && shared.pending.load() == 0) : shared.running.load() > 0)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  work.reset();
+  ioc.stop();
+  for (auto& t : pool) t.join();
+
+  Tally total;
+  for (const auto& c : conns) {
+    const Tally& t = c->tally();
+    total.ok += t.ok;
+    total.rejected += t.rejected;
+    total.other += t.other;
+    total.reconnects += t.reconnects;
+    total.lat.insert(total.lat.end(), t.lat.begin(), t.lat.end());
+    for (const auto& [k, v] : t.other_status) total.other_status[k] += v;
+    for (const auto& [k, v] : t.other_errors) total.other_errors[k] += v;
+  }
+  int64_t unfinished = rate > 0 ? shared.pending.load() : 0;
+  if (unfinished > 0) {
+    total.other += unfinished;
+    total.other_errors["unfinished"] += unfinished;
+  }
   double secs = std::chrono::duration<double>(measured_end - measure_from).count();
   nlohmann::json out = {{"mode", mode},
                         {"loop", rate > 0 ? "open" : "closed"},
                         {"connections", connections},
+                        {"threads", threads},
                         {"rate", rate},
-                        {"ok", ok},
-                        {"rejected", rejected},
-                        {"other", other},
-                        {"rps", static_cast<double>(ok + rejected) / secs},
-                        {"p50_ms", Percentile(lat, 0.5)},
-                        {"p99_ms", Percentile(lat, 0.99)},
-                        {"wrapped", mode == "durable" && next.load() > reqs.size()}};
+                        {"ok", total.ok},
+                        {"rejected", total.rejected},
+                        {"other", total.other},
+                        {"other_status", total.other_status},
+                        {"other_errors", total.other_errors},
+                        {"reconnects", total.reconnects},
+                        {"rps", static_cast<double>(total.ok + total.rejected) / secs},
+                        {"p50_ms", Percentile(total.lat, 0.5)},
+                        {"p99_ms", Percentile(total.lat, 0.99)},
+                        {"wrapped", mode == "durable" && shared.next.load() > wire.size()}};
   if (!named.empty()) {
     nlohmann::json cpu = nlohmann::json::object();
     double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
