@@ -196,8 +196,8 @@ class Connection {
       stream_.close();
       if (busy_) {
         Fail("connect_failed");
-      } else {  // open loop, no request in hand yet: try again shortly
-        Backoff([this] { Connect(); });
+      } else {  // open loop, no request in hand yet: wait for one (it connects again, or fails)
+        Next();
       }
       return;
     }
