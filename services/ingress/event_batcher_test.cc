@@ -256,5 +256,71 @@ TEST(IngressEventBatcherTest, AlonePushGoesAtOnceAndOutcomeFollowsCounts) {
   EXPECT_EQ(fake.Calls(), 3);
 }
 
+// The production shape: the sink returns at once and reports later from another thread (gRPC's
+// callback API). Submitters are not blocked, calls overlap up to the limit, answers may come back
+// out of order, and every push gets its own call's outcome.
+TEST(IngressEventBatcherTest, AsyncSinkCompletesLaterAndOutOfOrder) {
+  struct PendingCall {
+    size_t n;
+    BatchDone done;
+  };
+  std::mutex mu;
+  std::vector<PendingCall> calls;
+  EventBatcher batcher(
+      [&](const std::string&, const std::string&, const std::vector<const callback::Event*>& events, BatchDone done) {
+        std::lock_guard<std::mutex> lock(mu);
+        calls.push_back({events.size(), std::move(done)});
+      },
+      EventBatcher::Options{.max_in_flight_per_source = 2});
+  std::mutex out_mu;
+  std::vector<std::pair<int, absl::StatusOr<StoreOutcome>>> outcomes;
+  for (int i = 0; i < 10; ++i) {
+    batcher.SubmitAsync("t", kIdpA, MakeEvent(i), [&, i](absl::StatusOr<StoreOutcome> r) {
+      std::lock_guard<std::mutex> lock(out_mu);
+      outcomes.emplace_back(i, std::move(r));
+    });
+  }
+  // Pushes 0 and 1 went out alone (two calls in flight); 2..9 wait for a free slot.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0].n, 1u);
+    EXPECT_EQ(calls[1].n, 1u);
+  }
+  EXPECT_EQ(batcher.queued(), 8u);
+  // The second call fails first, from another thread; its slot carries the 8 waiting pushes.
+  BatchDone second;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    second = std::move(calls[1].done);
+  }
+  std::thread([&] { second(absl::UnavailableError("sync_worker down")); }).join();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[2].n, 8u);
+  }
+  EXPECT_EQ(batcher.queued(), 0u);
+  BatchDone first, third;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first = std::move(calls[0].done);
+    third = std::move(calls[2].done);
+  }
+  std::thread([&] { third(BatchResult{7, 1}); }).join();
+  std::thread([&] { first(BatchResult{1, 0}); }).join();
+  std::lock_guard<std::mutex> lock(out_mu);
+  ASSERT_EQ(outcomes.size(), 10u);
+  for (const auto& [i, r] : outcomes) {
+    if (i == 1) {
+      EXPECT_TRUE(absl::IsUnavailable(r.status())) << i;
+    } else if (i == 0) {
+      EXPECT_EQ(*r, StoreOutcome::kStored);
+    } else {
+      EXPECT_EQ(*r, StoreOutcome::kStoredOrDuplicate) << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sase::ingress

@@ -114,7 +114,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Answers a request the server will not hand to the handler, then closes the connection.
   void Refuse(int status, std::string_view reason) {
     std::string path;
-    if (parser_.has_value() && parser_->is_header_done()) {
+    if (parser_.has_value()) {  // the target is kept from the request line on, even mid-header
       auto t = parser_->get().target();
       std::string_view target(t.data(), t.size());
       path = std::string(target.substr(0, target.find('?')));

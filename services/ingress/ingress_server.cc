@@ -1,6 +1,7 @@
 #include "services/ingress/ingress_server.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -54,7 +55,12 @@ struct IngressServer::Metrics {
                           .Name("sase_ingress_key_refreshes_total")
                           .Help("Callback-key refreshes forced by a failed signature")
                           .Register(r)
-                          .Add({})) {
+                          .Add({})),
+        key_lookups_queued(prometheus::BuildGauge()
+                               .Name("sase_ingress_key_lookups_queued")
+                               .Help("Pushes waiting for a callback-key lookup thread (cache misses)")
+                               .Register(r)
+                               .Add({})) {
     // Every outcome the handler can produce, registered up front so that counting one is a
     // lock-free lookup in a map that is never written again.
     std::vector<std::string> outcomes = {"ok", "unknown_source", "keys_unavailable", "store_unavailable",
@@ -106,6 +112,7 @@ struct IngressServer::Metrics {
   prometheus::Histogram& verify;
   prometheus::Histogram& submit;
   prometheus::Counter& key_refreshes;
+  prometheus::Gauge& key_lookups_queued;
   absl::flat_hash_map<std::string, prometheus::Counter*> fixed_outcomes;  // read-only after construction
   absl::flat_hash_map<std::string, prometheus::Counter*> by_outcome;
   absl::flat_hash_map<std::string, prometheus::Counter*> by_event;
@@ -159,9 +166,11 @@ void IngressServer::Offload(std::string idp_id, callback::CallbackQuery query, s
     key_backlog_.fetch_sub(1);
     return respond(Reject(503, "key_lookup_backlog", idp_id, "too many key lookups queued"));
   }
+  metrics_->key_lookups_queued.Increment();
   boost::asio::post(*key_pool_, [this, idp_id = std::move(idp_id), query = std::move(query), body = std::move(body),
                                  respond = std::move(respond)]() mutable {
     key_backlog_.fetch_sub(1);
+    metrics_->key_lookups_queued.Decrement();
     HandlePush(std::move(idp_id), std::move(query), std::move(body), std::move(respond), /*may_block=*/true);
   });
 }

@@ -4,7 +4,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +30,9 @@ struct FakeSync {
   std::mutex mu;
   callback::CallbackKeys keys{kToken, kAesKey, kAppKey, "dingcorp", false};
   bool sink_down = false;
+  // Key lookups for any other source wait while this is set (then answer NotFound).
+  bool hold_other_lookups = false;
+  std::condition_variable cv;
   std::vector<callback::Event> stored;
   int fetches = 0;
 };
@@ -47,9 +53,12 @@ class IngressServerTest : public ::testing::Test {
   void SetUp() override {
     cache_ = std::make_unique<KeyCache>(
         [this](const std::string& idp) -> absl::StatusOr<SourceKeys> {
-          std::lock_guard<std::mutex> lock(sync_.mu);
+          std::unique_lock<std::mutex> lock(sync_.mu);
           ++sync_.fetches;
-          if (idp != kIdp) return absl::NotFoundError("no such source");
+          if (idp != kIdp) {
+            sync_.cv.wait(lock, [this] { return !sync_.hold_other_lookups; });
+            return absl::NotFoundError("no such source");
+          }
           return SourceKeys{"tenant-a", true, 1, sync_.keys};
         },
         KeyCache::Options{.ttl = std::chrono::milliseconds(60000),
@@ -57,6 +66,10 @@ class IngressServerTest : public ::testing::Test {
                           .negative_ttl = std::chrono::milliseconds(1000)});
     IngressOptions opts;
     opts.max_body_bytes = 4096;
+    // One event-loop thread and one lookup thread: a blocked loop would stall every test below.
+    opts.io_threads = 1;
+    opts.key_fetch_threads = 1;
+    opts.max_key_fetch_backlog = 1;
     // The production wiring: pushes go through the batcher into a fake SubmitEvents.
     batcher_ = std::make_unique<EventBatcher>(
         [this](const std::string& tenant, const std::string& idp,
@@ -87,6 +100,7 @@ class IngressServerTest : public ::testing::Test {
         registry_);
     auto port = server_->Start("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
     client_ = std::make_unique<httplib::Client>("127.0.0.1", *port);
   }
 
@@ -110,6 +124,7 @@ class IngressServerTest : public ::testing::Test {
   std::unique_ptr<EventBatcher> batcher_;
   std::unique_ptr<IngressServer> server_;
   std::unique_ptr<httplib::Client> client_;
+  int port_ = 0;
 };
 
 constexpr char kUserAdd[] =
@@ -233,6 +248,67 @@ TEST_F(IngressServerTest, RotatedKeysAreFetchedOnSignatureFailure) {
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(Stored(), 2u);
   EXPECT_THAT(Metrics(), HasSubstr("sase_ingress_key_refreshes_total 1"));
+}
+
+// A key lookup that has to ask sync_worker runs off the event loop: while one hangs, pushes for
+// cached sources are still answered, and lookups queued beyond the backlog get 503 at once.
+TEST_F(IngressServerTest, SlowKeyLookupsDoNotHoldUpCachedSources) {
+  std::string q;
+  ASSERT_EQ(Post(kIdp, q, Push(sync_.keys, kUserAdd, &q))->status, 200);  // kIdp is cached now
+  {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    sync_.hold_other_lookups = true;
+  }
+  const std::vector<std::string> others = {"11111111-2222-3333-4444-000000000001",
+                                           "11111111-2222-3333-4444-000000000002"};
+  std::vector<int> statuses(others.size(), 0);
+  std::vector<std::thread> slow;
+  auto post_other = [&](size_t i) {
+    slow.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", port_);
+      c.set_read_timeout(10, 0);
+      auto r = c.Post(absl::StrCat("/dingtalk/events/", others[i], "?x=1").c_str(), "{}", "application/json");
+      statuses[i] = r ? r->status : -1;
+    });
+  };
+  auto poll = [](const std::function<bool()>& done) {
+    for (int t = 0; t < 5000 && !done(); ++t) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return done();
+  };
+  // The first lookup occupies the only lookup thread ...
+  post_other(0);
+  ASSERT_TRUE(poll([&] {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    return sync_.fetches == 2;
+  }));
+  // ... the second waits in the backlog ...
+  post_other(1);
+  ASSERT_TRUE(poll([&] { return Metrics().find("sase_ingress_key_lookups_queued 1\n") != std::string::npos; }));
+  // ... and a third finds it full: refused at once.
+  auto busy = Post("11111111-2222-3333-4444-000000000003", "?x=1", "{}");
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_THAT(busy->body, HasSubstr("key_lookup_backlog"));
+  EXPECT_THAT(Metrics(), HasSubstr(R"(outcome="key_lookup_backlog")"));
+  // The cached source is served meanwhile.
+  for (int i = 0; i < 3; ++i) {
+    std::string qi;
+    auto res = Post(kIdp, qi,
+                    Push(sync_.keys, absl::StrCat(R"({"EventType":"user_leave_org","TimeStamp":")", i + 10,
+                                                  R"(","UserId":["u1"]})"),
+                         &qi));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+  }
+  EXPECT_EQ(Stored(), 4u);
+  {
+    std::lock_guard<std::mutex> lock(sync_.mu);
+    sync_.hold_other_lookups = false;
+    sync_.cv.notify_all();
+  }
+  for (auto& t : slow) t.join();
+  EXPECT_EQ(statuses[0], 404);
+  EXPECT_EQ(statuses[1], 404);
 }
 
 }  // namespace

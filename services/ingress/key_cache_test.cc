@@ -123,5 +123,48 @@ TEST(IngressKeyCacheTest, ExpiredEntryIsRefetchedOnce) {
   EXPECT_EQ(fetches.load(), 2);  // the refetched entry is fresh
 }
 
+// TryGet answers only what needs no fetch, and asking changes nothing: a later Get still does the
+// fetch (or the forced refresh) that TryGet declined.
+TEST(IngressKeyCacheTest, TryGetNeverFetchesAndLeavesTheDecisionToGet) {
+  FakeClock clock;
+  std::atomic<int> fetches{0};
+  KeyCache cache(
+      [&](const std::string& idp) -> absl::StatusOr<SourceKeys> {
+        ++fetches;
+        if (idp != kIdp) return absl::NotFoundError("no such source");
+        return Keys();
+      },
+      {.ttl = std::chrono::seconds(60), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+  EXPECT_FALSE(cache.TryGet(kIdp).has_value());  // miss
+  EXPECT_EQ(fetches.load(), 0);
+  ASSERT_TRUE(cache.Get(kIdp).ok());
+  auto hit = cache.TryGet(kIdp);
+  ASSERT_TRUE(hit.has_value());
+  ASSERT_TRUE(hit->ok());
+  EXPECT_EQ(**hit, *cache.Get(kIdp));
+  // A refresh is not due yet: the cached entry.
+  EXPECT_TRUE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
+  clock.Advance(std::chrono::seconds(2));
+  // Due now: TryGet declines, twice, without claiming the refresh ...
+  EXPECT_FALSE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
+  EXPECT_FALSE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
+  EXPECT_EQ(fetches.load(), 1);
+  // ... so Get performs it, and only once.
+  ASSERT_TRUE(cache.Get(kIdp, /*refresh=*/true).ok());
+  ASSERT_TRUE(cache.Get(kIdp, /*refresh=*/true).ok());
+  EXPECT_EQ(fetches.load(), 2);
+  EXPECT_TRUE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
+  // Expired entry: a fetch is needed.
+  clock.Advance(std::chrono::seconds(61));
+  EXPECT_FALSE(cache.TryGet(kIdp).has_value());
+  // Unknown source: the negative entry is answered without a fetch.
+  const std::string other = "11111111-2222-3333-4444-555555555555";
+  EXPECT_FALSE(cache.TryGet(other).has_value());
+  EXPECT_TRUE(absl::IsNotFound(cache.Get(other).status()));
+  auto negative = cache.TryGet(other);
+  ASSERT_TRUE(negative.has_value());
+  EXPECT_TRUE(absl::IsNotFound(negative->status()));
+}
+
 }  // namespace
 }  // namespace sase::ingress

@@ -1,0 +1,266 @@
+#include "services/ingress/http_server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sase::ingress {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// A plain TCP client for what an HTTP client library will not send (malformed requests, idle
+// connections) or hides (Connection headers, the server closing).
+class RawConn {
+ public:
+  explicit RawConn(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawConn() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& s) { ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
+  // Reads until `until` appears in what was received, the peer closes, or 5 s pass.
+  std::string Read(const std::string& until = "") {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        closed_ = n == 0 || errno == ECONNRESET;
+        return out;
+      }
+      out.append(buf, static_cast<size_t>(n));
+      if (!until.empty() && out.find(until) != std::string::npos) return out;
+    }
+  }
+  // The server closed the connection (or reset it).
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+struct Refusal {
+  int status;
+  std::string reason, path;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options, HttpHandler handler) {
+    options.on_refused = [this](int status, std::string_view reason, std::string_view path) {
+      std::lock_guard<std::mutex> lock(mu_);
+      refusals_.push_back({status, std::string(reason), std::string(path)});
+    };
+    server_ = std::make_unique<HttpServer>(std::move(options), std::move(handler));
+    auto port = server_->Start("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
+  }
+  std::vector<Refusal> Refusals() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return refusals_;
+  }
+  static HttpHandler Echo() {
+    return [](HttpRequest& req, HttpResponder respond) {
+      std::string params;
+      for (const auto& [k, v] : req.params) absl::StrAppend(&params, k, "=", v, ";");
+      respond({200, absl::StrCat(req.method, " ", req.path, " ", params, " ", req.body.size()), "text/plain"});
+    };
+  }
+
+  std::mutex mu_;
+  std::vector<Refusal> refusals_;
+  std::unique_ptr<HttpServer> server_;
+  int port_ = 0;
+};
+
+TEST_F(HttpServerTest, PathAndQueryAreSplitAndUrlDecoded) {
+  StartServer({}, Echo());
+  RawConn conn(port_);
+  conn.Send("GET /a/b%20c?x=1%2B2&y=a+b&nonce= HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string reply = conn.Read(" 0");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(reply, HasSubstr("GET /a/b c nonce=;x=1+2;y=a b; 0"));
+}
+
+TEST_F(HttpServerTest, HandlerAnswersLaterFromAnotherThreadOnAKeptAliveConnection) {
+  std::vector<std::thread> repliers;
+  std::mutex mu;
+  StartServer({}, [&](HttpRequest& req, HttpResponder respond) {
+    std::lock_guard<std::mutex> lock(mu);
+    repliers.emplace_back([body = req.body, r = std::make_shared<HttpResponder>(std::move(respond))]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      (*r)({201, "late:" + body, "text/plain"});
+    });
+  });
+  RawConn conn(port_);
+  ASSERT_TRUE(conn.connected());
+  for (int i = 0; i < 3; ++i) {
+    conn.Send("POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    std::string reply = conn.Read("late:hi");
+    EXPECT_THAT(reply, StartsWith("HTTP/1.1 201"));
+    EXPECT_THAT(reply, HasSubstr("late:hi"));
+    EXPECT_FALSE(conn.closed());
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& t : repliers) t.join();
+}
+
+TEST_F(HttpServerTest, DroppedResponderAnswers500) {
+  StartServer({}, [](HttpRequest&, HttpResponder) {});
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Get("/x");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  EXPECT_THAT(res->body, HasSubstr("internal"));
+}
+
+TEST_F(HttpServerTest, BodyTooLargeIs413AndReported) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1024;
+  std::atomic<int> handled{0};
+  StartServer(o, [&](HttpRequest&, HttpResponder respond) {
+    ++handled;
+    respond({200, "", "text/plain"});
+  });
+  httplib::Client client("127.0.0.1", port_);
+  auto res = client.Post("/dingtalk/events/x?a=b", std::string(64 * 1024, 'x'), "application/json");
+  ASSERT_TRUE(res) << "the client must see the 413, not a reset";
+  EXPECT_EQ(res->status, 413);
+  EXPECT_THAT(res->body, HasSubstr("body_too_large"));
+  EXPECT_EQ(handled.load(), 0);
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].status, 413);
+  EXPECT_EQ(refusals[0].reason, "body_too_large");
+  EXPECT_EQ(refusals[0].path, "/dingtalk/events/x");
+  // At the limit is fine.
+  auto ok = client.Post("/y", std::string(1024, 'x'), "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(HttpServerTest, HeaderTooLargeIs431) {
+  HttpServerOptions o;
+  o.max_header_bytes = 1024;
+  StartServer(o, Echo());
+  RawConn conn(port_);
+  conn.Send(absl::StrCat("GET /x HTTP/1.1\r\nHost: t\r\nX-Big: ", std::string(4096, 'a'), "\r\n\r\n"));
+  std::string reply = conn.Read();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 431"));
+  EXPECT_TRUE(conn.closed());
+  ASSERT_EQ(Refusals().size(), 1u);
+  EXPECT_EQ(Refusals()[0].reason, "header_too_large");
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400AndClosed) {
+  StartServer({}, Echo());
+  RawConn conn(port_);
+  conn.Send("THIS IS NOT HTTP\r\n\r\n");
+  std::string reply = conn.Read();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
+  EXPECT_TRUE(conn.closed());
+  ASSERT_EQ(Refusals().size(), 1u);
+  EXPECT_EQ(Refusals()[0].reason, "bad_request");
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefused) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  StartServer(o, Echo());
+  RawConn a(port_), b(port_);
+  for (int i = 0; i < 5000 && server_->connections() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(server_->connections(), 2);
+  RawConn c(port_);
+  c.Send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(c.Read(), "");
+  EXPECT_TRUE(c.closed());
+  ASSERT_EQ(Refusals().size(), 1u);
+  EXPECT_EQ(Refusals()[0].status, 503);
+  EXPECT_EQ(Refusals()[0].reason, "too_many_connections");
+  // The admitted connections are served.
+  a.Send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(a.Read("GET /x"), StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(HttpServerTest, ConnectionClosesAfterMaxRequests) {
+  HttpServerOptions o;
+  o.keep_alive_max_requests = 2;
+  StartServer(o, Echo());
+  RawConn conn(port_);
+  conn.Send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string first = conn.Read("GET /1");
+  EXPECT_THAT(first, Not(HasSubstr("Connection: close")));
+  conn.Send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string second = conn.Read();
+  EXPECT_THAT(second, HasSubstr("Connection: close"));
+  EXPECT_THAT(second, HasSubstr("GET /2"));
+  EXPECT_TRUE(conn.closed());
+}
+
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheReadTimeout) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(100);
+  StartServer(o, Echo());
+  RawConn conn(port_);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(conn.Read(), "");
+  EXPECT_TRUE(conn.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  for (int i = 0; i < 5000 && server_->connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(server_->connections(), 0);
+}
+
+TEST_F(HttpServerTest, StopAnswersTheRequestsInProgressFirst) {
+  std::promise<HttpResponder> held;
+  StartServer({}, [&](HttpRequest&, HttpResponder respond) { held.set_value(std::move(respond)); });
+  RawConn conn(port_);
+  conn.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  HttpResponder responder = held.get_future().get();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server_->Stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(stopped.load()) << "Stop must wait for the request in progress";
+  responder({200, "done", "text/plain"});
+  std::string reply = conn.Read();
+  stopper.join();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(reply, HasSubstr("Connection: close"));
+  EXPECT_THAT(reply, HasSubstr("done"));
+  // No longer accepting.
+  RawConn late(port_);
+  EXPECT_FALSE(late.connected());
+}
+
+}  // namespace
+}  // namespace sase::ingress
