@@ -4,7 +4,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -115,20 +117,28 @@ void EventInbox::RunBatch(std::vector<std::shared_ptr<Pending>> batch) {
              idps.dump())) {
       tenant_of[row[0].c_str()] = row[1].c_str();
     }
-    nlohmann::json rows = nlohmann::json::array();
+    // Rows in (idp_id, dedupe_key) order: concurrent batches that share keys (a push and its
+    // retry, two ingress replicas) then take the unique-index locks in the same order and wait
+    // for each other instead of deadlocking.
+    std::vector<std::pair<const Pending*, const InboxEvent*>> ordered;
     for (const auto& p : batch) {
       auto it = tenant_of.find(p->idp_id);
       if (it == tenant_of.end() || it->second != p->tenant_id) continue;
-      for (const InboxEvent& e : *p->events) {
-        rows.push_back({{"i", p->idp_id},
-                        {"t", p->tenant_id},
-                        {"k", e.dedupe_key},
-                        {"y", e.event_type},
-                        {"m", e.event_time_ms},
-                        {"u", e.user_ids},
-                        {"d", e.department_ids},
-                        {"p", e.payload_json}});
-      }
+      for (const InboxEvent& e : *p->events) ordered.emplace_back(p.get(), &e);
+    }
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first->idp_id, a.second->dedupe_key) < std::tie(b.first->idp_id, b.second->dedupe_key);
+    });
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& [p, e] : ordered) {
+      rows.push_back({{"i", p->idp_id},
+                      {"t", p->tenant_id},
+                      {"k", e->dedupe_key},
+                      {"y", e->event_type},
+                      {"m", e->event_time_ms},
+                      {"u", e->user_ids},
+                      {"d", e->department_ids},
+                      {"p", e->payload_json}});
     }
     // One INSERT for the whole group; json_to_recordset turns the rows (and their id arrays)
     // into columns in one pass.
