@@ -77,11 +77,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
  private:
+  // Waits (up to the idle timeout) for the first bytes of the next request, then reads the whole
+  // request within the read timeout: an idle keep-alive connection may wait long, a slow sender
+  // may not.
   void Read() {
+    if (buffer_.size() > 0) return ReadRequest();  // pipelined: already here
+    stream_.expires_after(core_->options.keep_alive_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->Close();  // idle timeout, or the client went away
+      self->buffer_.commit(n);
+      self->ReadRequest();
+    });
+  }
+
+  void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(core_->options.max_header_bytes));
     parser_->body_limit(core_->options.max_body_bytes);
-    stream_.expires_after(requests_ == 0 ? core_->options.read_timeout : core_->options.keep_alive_timeout);
+    stream_.expires_after(core_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
   }
 
@@ -167,12 +180,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  static constexpr size_t kFirstRead = 4096;
+
   beast::tcp_stream stream_;
   HttpServer::Core* core_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
-  int requests_ = 0;
+  int requests_ = 0;  // read on this connection
   bool keep_alive_ = true;
   bool refused_ = false;
   std::array<char, 4096> discard_{};
@@ -204,8 +219,8 @@ void HttpServer::Core::Accept() {
       if (!acceptor.is_open()) return;  // stopping
       // EMFILE and the like: keep accepting (the failure is the client's or transient).
       common::LogWarn("http accept failed", {{"reason", ec.message()}});
-    } else if (connections.load() >= options.max_connections || draining.load()) {
-      Refused(503, "too_many_connections", "");
+    } else if (draining.load() || connections.load() >= options.max_connections) {
+      Refused(503, draining.load() ? "shutting_down" : "too_many_connections", "");
       beast::error_code ignored;
       socket.close(ignored);
     } else {

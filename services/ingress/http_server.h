@@ -61,8 +61,8 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 64 * 1024;
   int keep_alive_max_requests = 10000;
-  std::chrono::milliseconds read_timeout{5000};         // the first request, and writing a reply
-  std::chrono::milliseconds keep_alive_timeout{30000};  // idle wait for (and reading of) later requests
+  std::chrono::milliseconds keep_alive_timeout{30000};  // idle wait for a request's first bytes
+  std::chrono::milliseconds read_timeout{5000};         // reading the rest of a request; writing a reply
   // A request refused before reaching the handler: status (400, 413, 431, 503), a reason code and
   // the request path when known.
   std::function<void(int status, std::string_view reason, std::string_view path)> on_refused;

@@ -225,9 +225,9 @@ TEST_F(HttpServerTest, ConnectionClosesAfterMaxRequests) {
   EXPECT_TRUE(conn.closed());
 }
 
-TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheReadTimeout) {
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
   HttpServerOptions o;
-  o.read_timeout = std::chrono::milliseconds(100);
+  o.keep_alive_timeout = std::chrono::milliseconds(100);
   StartServer(o, Echo());
   RawConn conn(port_);
   auto start = std::chrono::steady_clock::now();
@@ -236,6 +236,26 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheReadTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   for (int i = 0; i < 5000 && server_->connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(server_->connections(), 0);
+}
+
+// The read timeout bounds reading a request once it has begun (a slow sender), not the idle wait
+// before it: a connection opened early and used later is served.
+TEST_F(HttpServerTest, ReadTimeoutCutsOffSlowRequestsNotIdleConnections) {
+  HttpServerOptions o;
+  o.read_timeout = std::chrono::milliseconds(100);
+  o.keep_alive_timeout = std::chrono::seconds(10);
+  StartServer(o, Echo());
+  RawConn idle(port_);
+  RawConn slow(port_);
+  slow.Send("GET /slow HTTP/1.1\r\nHost: t\r\n");  // never finished
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(slow.Read(), "");
+  EXPECT_TRUE(slow.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  // Well past the read timeout, the idle connection still takes a request.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  idle.Send("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_THAT(idle.Read("GET /late"), StartsWith("HTTP/1.1 200"));
 }
 
 TEST_F(HttpServerTest, StopAnswersTheRequestsInProgressFirst) {
