@@ -3,8 +3,10 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -140,6 +142,32 @@ TEST_F(IngressE2eTest, AcknowledgesOnlyAfterCommitAndDeduplicates) {
   EXPECT_EQ(Push(MakePush(keys_, legacy))->status, 200);
   EXPECT_EQ(Push(MakePush(keys_, legacy))->status, 200);
   EXPECT_EQ(InboxRows(), 3);
+}
+
+// Many pushes at once, each event pushed twice (DingTalk's retries racing the original): every
+// push is acknowledged only after its commit, and the inbox holds each event exactly once.
+TEST_F(IngressE2eTest, ConcurrentPushesAndTheirRetriesAreStoredOnce) {
+  constexpr int kEvents = 40, kThreads = 16;
+  std::vector<std::pair<std::string, std::string>> pushes;
+  for (int i = 0; i < kEvents; ++i) {
+    pushes.push_back(MakePush(keys_, UserEvent("user_modify_org", absl::StrCat("evt-c", i), "u1")));
+    pushes.push_back(MakePush(keys_, UserEvent("user_modify_org", absl::StrCat("evt-c", i), "u1")));
+  }
+  std::atomic<int> next{0}, ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      httplib::Client client("127.0.0.1", http_port_);
+      for (int i = next++; i < static_cast<int>(pushes.size()); i = next++) {
+        auto res = client.Post(absl::StrCat("/dingtalk/events/", idp_id_, pushes[static_cast<size_t>(i)].first).c_str(),
+                               pushes[static_cast<size_t>(i)].second, "application/json");
+        if (res && res->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 2 * kEvents);
+  EXPECT_EQ(InboxRows(), kEvents);
 }
 
 TEST_F(IngressE2eTest, CheckUrlIsAnsweredWithoutStoring) {

@@ -137,7 +137,14 @@ void EventBatcher::Finish(const std::string& key, std::vector<std::unique_ptr<Wa
   } else {
     outcome = StoreOutcome::kStoredOrDuplicate;
   }
-  for (const auto& w : batch) w->done(outcome);
+  bool per_event = r.ok() && r->duplicate.size() == batch.size();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (per_event) {
+      batch[i]->done(r->duplicate[i] ? StoreOutcome::kDuplicate : StoreOutcome::kStored);
+    } else {
+      batch[i]->done(outcome);
+    }
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = sources_.find(key);
   if (it == sources_.end()) return;  // cannot happen: our in_flight count pins the source

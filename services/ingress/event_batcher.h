@@ -34,6 +34,8 @@ namespace sase::ingress {
 struct BatchResult {
   int accepted = 0;    // newly stored
   int duplicates = 0;  // already in the inbox
+  // Per event of the call, in order (empty when the sink reports counts only).
+  std::vector<bool> duplicate;
 };
 
 // Stores a batch of one source's events durably; returns after commit.
@@ -45,8 +47,8 @@ using BatchDone = absl::AnyInvocable<void(absl::StatusOr<BatchResult>)>;
 using AsyncBatchSink = std::function<void(const std::string& tenant_id, const std::string& idp_id,
                                           const std::vector<const callback::Event*>& events, BatchDone done)>;
 
-// What became of one push. The sink reports counts per call, so when a call mixed new events and
-// duplicates the single push's fate is not known (kStoredOrDuplicate); it is committed either way.
+// What became of one push. From a sink that reports counts only, a push in a call that mixed new
+// events and duplicates cannot be told apart (kStoredOrDuplicate); it is committed either way.
 enum class StoreOutcome { kStored, kDuplicate, kStoredOrDuplicate };
 using SubmitDone = absl::AnyInvocable<void(absl::StatusOr<StoreOutcome>)>;
 

@@ -48,7 +48,7 @@ struct FakeSink {
   std::vector<std::string> idps;                   // idp per call
   std::vector<size_t> bytes;                       // EventBytes sum per call
   std::function<absl::StatusOr<BatchResult>(int call, size_t n)> answer = [](int, size_t n) {
-    return BatchResult{static_cast<int>(n), 0};
+    return BatchResult{static_cast<int>(n), 0, {}};
   };
 
   BatchSink Sink() {
@@ -132,7 +132,7 @@ TEST(IngressEventBatcherTest, FailureReachesEveryWaiterOfTheBatch) {
   FakeSink fake;
   fake.answer = [](int call, size_t n) -> absl::StatusOr<BatchResult> {
     if (call == 1) return absl::UnavailableError("sync_worker down");
-    return BatchResult{static_cast<int>(n), 0};
+    return BatchResult{static_cast<int>(n), 0, {}};
   };
   EventBatcher batcher(fake.Sink(), {.max_in_flight_per_source = 1});
   std::vector<callback::Event> events;
@@ -242,9 +242,9 @@ TEST(IngressEventBatcherTest, AlonePushGoesAtOnceAndOutcomeFollowsCounts) {
   FakeSink fake;
   fake.hold_first = false;
   fake.answer = [](int call, size_t n) -> absl::StatusOr<BatchResult> {
-    if (call == 0) return BatchResult{static_cast<int>(n), 0};
-    if (call == 1) return BatchResult{0, static_cast<int>(n)};
-    return BatchResult{1, 1};
+    if (call == 0) return BatchResult{static_cast<int>(n), 0, {}};
+    if (call == 1) return BatchResult{0, static_cast<int>(n), {}};
+    return BatchResult{1, 1, {}};  // counts only: the push's own fate is unknown
   };
   EventBatcher batcher(fake.Sink(), {});
   callback::Event e = MakeEvent(1);
@@ -307,17 +307,18 @@ TEST(IngressEventBatcherTest, AsyncSinkCompletesLaterAndOutOfOrder) {
     first = std::move(calls[0].done);
     third = std::move(calls[2].done);
   }
-  std::thread([&] { third(BatchResult{7, 1}); }).join();
-  std::thread([&] { first(BatchResult{1, 0}); }).join();
+  // Per-event results: push 5 (the fourth of the call) was a duplicate.
+  std::thread([&] { third(BatchResult{7, 1, {false, false, false, true, false, false, false, false}}); }).join();
+  std::thread([&] { first(BatchResult{1, 0, {}}); }).join();
   std::lock_guard<std::mutex> lock(out_mu);
   ASSERT_EQ(outcomes.size(), 10u);
   for (const auto& [i, r] : outcomes) {
     if (i == 1) {
       EXPECT_TRUE(absl::IsUnavailable(r.status())) << i;
-    } else if (i == 0) {
-      EXPECT_EQ(*r, StoreOutcome::kStored);
+    } else if (i == 5) {
+      EXPECT_EQ(*r, StoreOutcome::kDuplicate);
     } else {
-      EXPECT_EQ(*r, StoreOutcome::kStoredOrDuplicate) << i;
+      EXPECT_EQ(*r, StoreOutcome::kStored) << i;
     }
   }
 }

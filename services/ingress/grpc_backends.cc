@@ -61,7 +61,9 @@ AsyncBatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::ch
       if (!st.ok()) {
         call->done(common::FromGrpcStatus(st));
       } else {
-        call->done(BatchResult{call->resp.accepted(), call->resp.duplicates()});
+        const v1::SubmitEventsResponse& resp = call->resp;
+        call->done(BatchResult{resp.accepted(), resp.duplicates(),
+                               std::vector<bool>(resp.duplicate().begin(), resp.duplicate().end())});
       }
     });
   };

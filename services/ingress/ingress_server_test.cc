@@ -82,6 +82,7 @@ class IngressServerTest : public ::testing::Test {
           for (const callback::Event* e : events) {
             bool dup = false;
             for (const auto& s : sync_.stored) dup = dup || s.dedupe_key == e->dedupe_key;
+            r.duplicate.push_back(dup);
             if (dup) {
               ++r.duplicates;
             } else {

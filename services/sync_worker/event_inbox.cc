@@ -169,16 +169,16 @@ void EventInbox::RunBatch(std::vector<std::shared_ptr<Pending>> batch) {
       SubmitResult r;
       if (all_inserted) {  // the common case: every row new
         r.accepted = static_cast<int>(p->events->size());
-        p->result = r;
+        r.duplicate.assign(p->events->size(), false);
+        p->result = std::move(r);
         continue;
       }
+      r.duplicate.reserve(p->events->size());
       for (const InboxEvent& e : *p->events) {
         // erase(): a key repeated within the batch counts as stored once, then as a duplicate.
-        if (inserted.erase(absl::StrCat(p->idp_id, "|", e.dedupe_key)) > 0) {
-          ++r.accepted;
-        } else {
-          ++r.duplicates;
-        }
+        bool stored = inserted.erase(absl::StrCat(p->idp_id, "|", e.dedupe_key)) > 0;
+        r.duplicate.push_back(!stored);
+        ++(stored ? r.accepted : r.duplicates);
       }
       p->result = r;
     }

@@ -39,6 +39,7 @@ struct InboxEvent {
 struct SubmitResult {
   int accepted = 0;    // newly stored
   int duplicates = 0;  // dedupe key already present (or repeated within the batch)
+  std::vector<bool> duplicate;  // per submitted event, in order
 };
 
 class EventInbox {

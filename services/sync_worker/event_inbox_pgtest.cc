@@ -83,6 +83,7 @@ TEST_F(EventInboxPgTest, WrongTenantInABatchFailsOnlyThatCaller) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->accepted, 2);
   EXPECT_EQ(ok->duplicates, 1);
+  EXPECT_EQ(ok->duplicate, (std::vector<bool>{false, true, false}));
   auto bad = inbox.Submit("other", idp_["acme"], {Ev("c")});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Rows(), 2);

@@ -58,6 +58,8 @@ grpc::Status SyncServiceImpl::SubmitEvents(grpc::ServerContext*, const pb::Submi
     ASSIGN_OR_RETURN(SubmitResult r, inbox_.Submit(req->tenant_id(), req->idp_id(), events));
     resp->set_accepted(r.accepted);
     resp->set_duplicates(r.duplicates);
+    resp->mutable_duplicate()->Reserve(static_cast<int>(r.duplicate.size()));
+    for (bool d : r.duplicate) resp->add_duplicate(d);
     int64_t suppressed = 0;
     if (submit_log_.Allow(req->idp_id(), &suppressed)) {
       common::LogInfo("events submitted", {{"tenant_id", req->tenant_id()},

@@ -1,6 +1,7 @@
 // SyncService (GetCallbackKeys, SubmitEvents) over a real gRPC server, real stub and real PostgreSQL.
 #include <string>
 
+#include "gmock/gmock.h"
 #include "sync_worker/service_test_fixture.h"
 
 namespace sase::sync_worker::testing {
@@ -8,6 +9,7 @@ namespace {
 
 using ::grpc::ClientContext;
 using ::grpc::StatusCode;
+using ::testing::ElementsAre;
 
 class SyncServiceTest : public ServiceTest {
  protected:
@@ -68,6 +70,7 @@ TEST_F(SyncServiceTest, SubmitEventsStoresAndDeduplicates) {
   ASSERT_TRUE(Submit(req, &resp).ok());
   EXPECT_EQ(resp.accepted(), 2);
   EXPECT_EQ(resp.duplicates(), 1);
+  EXPECT_THAT(resp.duplicate(), ElementsAre(false, false, true));
   // Committed before the reply: a fresh connection sees the rows.
   EXPECT_EQ(Count("SELECT count(*) FROM event_inbox WHERE tenant_id = 'tenant-a' AND state = 0"), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM event_inbox WHERE dedupe_key = 'ev-1' AND event_type = 'user_add_org' AND "
@@ -83,6 +86,7 @@ TEST_F(SyncServiceTest, SubmitEventsStoresAndDeduplicates) {
   ASSERT_TRUE(Submit(again, &resp).ok());
   EXPECT_EQ(resp.accepted(), 1);
   EXPECT_EQ(resp.duplicates(), 1);
+  EXPECT_THAT(resp.duplicate(), ElementsAre(true, false));  // per event, in request order
   EXPECT_EQ(Count("SELECT count(*) FROM event_inbox"), 3);
 
   // An empty batch is a no-op.
