@@ -167,28 +167,28 @@ TEST_F(HttpServerTest, BodyTooLargeIs413AndReported) {
   EXPECT_EQ(ok->status, 200);
 }
 
-TEST_F(HttpServerTest, HeaderTooLargeIs431) {
+// Requests the server refuses itself: the status, then the connection closes, and the refusal is
+// reported with its reason.
+TEST_F(HttpServerTest, OversizedHeadersAndMalformedRequestsAreRefusedAndClosed) {
+  struct Case {
+    std::string request, status_line, reason;
+  };
+  const std::vector<Case> cases = {
+      {absl::StrCat("GET /x HTTP/1.1\r\nHost: t\r\nX-Big: ", std::string(4096, 'a'), "\r\n\r\n"), "HTTP/1.1 431",
+       "header_too_large"},
+      {"THIS IS NOT HTTP\r\n\r\n", "HTTP/1.1 400", "bad_request"},
+  };
   HttpServerOptions o;
   o.max_header_bytes = 1024;
   StartServer(o, Echo());
-  RawConn conn(port_);
-  conn.Send(absl::StrCat("GET /x HTTP/1.1\r\nHost: t\r\nX-Big: ", std::string(4096, 'a'), "\r\n\r\n"));
-  std::string reply = conn.Read();
-  EXPECT_THAT(reply, StartsWith("HTTP/1.1 431"));
-  EXPECT_TRUE(conn.closed());
-  ASSERT_EQ(Refusals().size(), 1u);
-  EXPECT_EQ(Refusals()[0].reason, "header_too_large");
-}
-
-TEST_F(HttpServerTest, MalformedRequestIs400AndClosed) {
-  StartServer({}, Echo());
-  RawConn conn(port_);
-  conn.Send("THIS IS NOT HTTP\r\n\r\n");
-  std::string reply = conn.Read();
-  EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
-  EXPECT_TRUE(conn.closed());
-  ASSERT_EQ(Refusals().size(), 1u);
-  EXPECT_EQ(Refusals()[0].reason, "bad_request");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    RawConn conn(port_);
+    conn.Send(cases[i].request);
+    EXPECT_THAT(conn.Read(), StartsWith(cases[i].status_line)) << cases[i].reason;
+    EXPECT_TRUE(conn.closed()) << cases[i].reason;
+    ASSERT_EQ(Refusals().size(), i + 1);
+    EXPECT_EQ(Refusals()[i].reason, cases[i].reason);
+  }
 }
 
 TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefused) {

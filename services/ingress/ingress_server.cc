@@ -253,13 +253,7 @@ void IngressServer::HandlePush(std::string idp_id, callback::CallbackQuery query
 
 absl::StatusOr<int> IngressServer::Start(const std::string& host, int port) {
   key_pool_ = std::make_unique<boost::asio::thread_pool>(static_cast<size_t>(std::max(1, options_.key_fetch_threads)));
-  HttpServerOptions http;
-  http.io_threads = options_.io_threads;
-  http.max_connections = options_.max_connections;
-  http.max_body_bytes = options_.max_body_bytes;
-  http.keep_alive_max_requests = options_.keep_alive_max_requests;
-  http.read_timeout = options_.read_timeout;
-  http.keep_alive_timeout = options_.keep_alive_timeout;
+  HttpServerOptions http = options_.http;
   // Requests refused before routing (body too large, malformed, too many connections).
   http.on_refused = [this](int status, std::string_view reason, std::string_view path) {
     bool push = path.substr(0, 17) == "/dingtalk/events/";

@@ -40,14 +40,10 @@ using EventSink = std::function<void(const std::string& tenant_id, const std::st
 
 struct IngressOptions {
   std::chrono::seconds timestamp_window{3600};
-  size_t max_body_bytes = 64 * 1024;
-  int io_threads = 2;               // HTTP event-loop threads
-  int max_connections = 10000;      // open connections; more are refused
-  int key_fetch_threads = 4;        // blocking key lookups (cache misses)
+  // Event-loop threads, connection/header/body limits, timeouts. on_refused is set by the server.
+  HttpServerOptions http;
+  int key_fetch_threads = 4;         // blocking key lookups (cache misses)
   int max_key_fetch_backlog = 1024;  // queued lookups beyond this get 503
-  int keep_alive_max_requests = 10000;
-  std::chrono::seconds read_timeout{5};
-  std::chrono::seconds keep_alive_timeout{30};
 };
 
 class IngressServer {

@@ -65,9 +65,9 @@ class IngressServerTest : public ::testing::Test {
                           .min_refresh_age = std::chrono::milliseconds(0),
                           .negative_ttl = std::chrono::milliseconds(1000)});
     IngressOptions opts;
-    opts.max_body_bytes = 4096;
+    opts.http.max_body_bytes = 4096;
     // One event-loop thread and one lookup thread: a blocked loop would stall every test below.
-    opts.io_threads = 1;
+    opts.http.io_threads = 1;
     opts.key_fetch_threads = 1;
     opts.max_key_fetch_backlog = 1;
     // The production wiring: pushes go through the batcher into a fake SubmitEvents.

@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
                                 .min_refresh_age = std::chrono::milliseconds(key_refresh_ms)});
   sase::ingress::IngressOptions opts;
   opts.timestamp_window = std::chrono::seconds(window_s);
-  opts.max_body_bytes = static_cast<size_t>(max_body);
-  opts.io_threads = static_cast<int>(threads);
-  opts.max_connections = static_cast<int>(max_connections);
+  opts.http.max_body_bytes = static_cast<size_t>(max_body);
+  opts.http.io_threads = static_cast<int>(threads);
+  opts.http.max_connections = static_cast<int>(max_connections);
   sase::ingress::EventBatcher batcher(sase::ingress::MakeGrpcBatchSink(channel, timeout),
                                       {.max_batch_events = static_cast<size_t>(batch_events),
                                        .max_batch_bytes = static_cast<size_t>(batch_bytes),
