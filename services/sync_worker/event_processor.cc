@@ -275,7 +275,12 @@ absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std:
   for (const std::string& u : users) {
     absl::StatusOr<dingtalk::User> got = (*client)->GetUser(u, opts);
     if (got.ok()) {
-      upsert_users.push_back(MapUser(*got, rules));
+      v1::User mapped = MapUser(*got, rules);
+      // user/get names every department and leadership: the memberships are replaced with them.
+      Memberships m = MembershipsOf(*got);
+      mapped.mutable_department_ids()->Assign(m.depts.begin(), m.depts.end());
+      mapped.mutable_leader_department_ids()->Assign(m.leader_of.begin(), m.leader_of.end());
+      upsert_users.push_back(std::move(mapped));
     } else if (dingtalk::ReasonOf(got.status()) == dingtalk::ApiError::kNotFound) {
       departed.push_back(u);
     } else {

@@ -6,6 +6,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -141,6 +142,37 @@ TEST_F(EventProcessorPgTest, EventsAreRefetchedAndApplied) {
   EXPECT_EQ(UserStatus(a), pb::USER_DEPARTED);
   EXPECT_EQ(UserStatus(b), pb::USER_ACTIVE);
   EXPECT_EQ(clients_made_, 1);  // the client (and its token) is reused across passes
+}
+
+// An event re-fetches the user with user/get, which names all of its departments and
+// leaderships: they are stored as DingTalk has them (not dropped), and a move replaces them.
+TEST_F(EventProcessorPgTest, EventsKeepAndUpdateTheUsersDepartmentsAndLeadership) {
+  nlohmann::json org = Org();
+  std::string a = org["users"][0]["userid"];
+  std::vector<int64_t> all;
+  for (const auto& d : org["departments"]) all.push_back(d["dept_id"].get<int64_t>());
+  ASSERT_GE(all.size(), 3u);
+  std::sort(all.begin(), all.end());
+  const int64_t d1 = all[all.size() - 1], d2 = all[all.size() - 2];
+  auto modified = admin_->Post("/admin/users/modify",
+                               nlohmann::json{{"userid", a},
+                                              {"dept_id_list", {d1, d2}},
+                                              {"leader_in_dept", {{{"dept_id", d2}, {"leader", true}},
+                                                                  {{"dept_id", d1}, {"leader", false}}}}}
+                                   .dump(),
+                               "application/json");
+  ASSERT_EQ(modified->status, 200) << modified->body;
+  Submit("user_modify_org", "m1", {a});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(UserField(a, "dept_ids"), absl::StrCat("{", std::min(d1, d2), ",", std::max(d1, d2), "}"));
+  EXPECT_EQ(UserField(a, "leader_dept_ids"), absl::StrCat("{", d2, "}"));
+
+  auto moved = admin_->Post("/admin/users/move", nlohmann::json{{"userid", a}, {"dept_id_list", {1}}}.dump(),
+                            "application/json");
+  ASSERT_EQ(moved->status, 200) << moved->body;
+  Submit("user_modify_org", "m2", {a});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(UserField(a, "dept_ids"), "{1}");
 }
 
 TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {

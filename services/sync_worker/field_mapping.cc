@@ -1,5 +1,7 @@
 #include "sync_worker/field_mapping.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -66,6 +68,22 @@ std::optional<std::string> SourceValue(const dingtalk::User& u, std::string_view
   if (field == "real_authed") return BoolText(u.real_authed);
   if (field == "exclusive_account") return BoolText(u.exclusive_account);
   return std::nullopt;
+}
+
+Memberships MembershipsOf(const dingtalk::User& u, int64_t listed_in) {
+  auto sort_unique = [](std::vector<int64_t>& ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  };
+  Memberships m;
+  m.depts = u.dept_id_list;
+  if (listed_in != 0) m.depts.push_back(listed_in);
+  sort_unique(m.depts);
+  for (const dingtalk::DeptLeader& l : u.leader_in_dept) {
+    if (l.leader) m.leader_of.push_back(l.dept_id);
+  }
+  sort_unique(m.leader_of);
+  return m;
 }
 
 v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules) {

@@ -31,4 +31,12 @@ std::optional<std::string> SourceValue(const dingtalk::User& u, std::string_view
 
 ::sase::dingtalk::v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules);
 
+// A user's direct departments (dept_id_list, plus `listed_in` when the user came from a
+// department's listing and not 0) and the departments it leads (leader_in_dept), sorted, unique.
+struct Memberships {
+  std::vector<int64_t> depts;
+  std::vector<int64_t> leader_of;
+};
+Memberships MembershipsOf(const dingtalk::User& u, int64_t listed_in = 0);
+
 }  // namespace sase::sync_worker

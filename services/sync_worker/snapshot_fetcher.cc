@@ -31,11 +31,6 @@ auto WithRetry(const FetchOptions& opts, const std::atomic<bool>& cancel, Fn fn)
   return result;
 }
 
-void SortUnique(std::vector<int64_t>& ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-}
-
 // Merges `add` (sorted, unique) into `into` (sorted, unique); true when something was new.
 bool MergeSorted(std::vector<int64_t>& into, const std::vector<int64_t>& add) {
   if (std::includes(into.begin(), into.end(), add.begin(), add.end())) return false;
@@ -326,13 +321,9 @@ class Fetcher {
       mapped.reserve(page->users.size());
       for (const dingtalk::User& u : page->users) {
         PageUser p;
-        p.depts = u.dept_id_list;
-        p.depts.push_back(dept_id);
-        SortUnique(p.depts);
-        for (const dingtalk::DeptLeader& l : u.leader_in_dept) {
-          if (l.leader) p.leader_of.push_back(l.dept_id);
-        }
-        SortUnique(p.leader_of);
+        Memberships m = MembershipsOf(u, dept_id);
+        p.depts = std::move(m.depts);
+        p.leader_of = std::move(m.leader_of);
         p.user = MapUser(u, opts_.mappings);
         mapped.push_back(std::move(p));
       }
