@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
@@ -21,6 +23,74 @@
 namespace sase::sync_worker {
 namespace {
 namespace v1 = ::sase::dingtalk::v1;
+
+// Whether departments lie inside a source's sync scope (the subtrees of its root departments; no
+// roots = the whole organisation), so that events apply exactly what a full sync would hold.
+// Departments already in the directory are inside (only in-scope ones are ever written); others
+// are decided by walking their parents in DingTalk, memoised for the pass.
+class ScopeCheck {
+ public:
+  ScopeCheck(const std::vector<int64_t>& roots, dingtalk::Client& client, const dingtalk::CallOptions& opts)
+      : client_(client), opts_(opts), everything_(roots.empty()), roots_(roots.begin(), roots.end()) {
+    for (int64_t r : roots) memo_[r] = true;
+  }
+
+  // Marks the departments the directory already holds for this source as inside.
+  absl::Status Preload(store::PgPool& pool, const std::string& tenant, const std::string& idp,
+                       const std::set<int64_t>& ids) {
+    if (everything_ || ids.empty()) return absl::OkStatus();
+    return pool.RunStatus([&](pqxx::connection& c) -> absl::Status {
+      pqxx::read_transaction tx(c);
+      std::string list = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+      for (const auto& row : tx.exec_params("SELECT dept_id FROM departments WHERE tenant_id = $1 AND idp_id = $2::uuid "
+                                            "AND dept_id = ANY($3::bigint[])",
+                                            tenant, idp, list)) {
+        memo_.try_emplace(row[0].as<int64_t>(), true);
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<bool> Contains(int64_t dept) {
+    if (everything_) return true;
+    std::vector<int64_t> chain;
+    bool inside = false;
+    for (int64_t cur = dept;; ) {
+      if (auto it = memo_.find(cur); it != memo_.end()) {
+        inside = it->second;
+        break;
+      }
+      // The top of the organisation (or a broken or cyclic chain) without meeting a root.
+      if (cur == dingtalk::kRootDeptId || cur <= 0 || chain.size() > 64) break;
+      absl::StatusOr<dingtalk::Department> d = client_.GetDepartment(cur, opts_);
+      if (!d.ok()) {
+        if (dingtalk::ReasonOf(d.status()) == dingtalk::ApiError::kNotFound) break;
+        return d.status();
+      }
+      chain.push_back(cur);
+      cur = d->parent_id;
+    }
+    for (int64_t c : chain) memo_[c] = inside;
+    return inside;
+  }
+
+  // A department just fetched with its parent: inside when it is a root or its parent is inside
+  // (what the directory holds about the department itself may be out of date: it may have moved).
+  absl::StatusOr<bool> ContainsMoved(int64_t dept, int64_t parent) {
+    if (everything_ || roots_.contains(dept)) return true;
+    absl::StatusOr<bool> inside = Contains(parent);
+    if (inside.ok()) memo_[dept] = *inside;  // its members follow it
+    return inside;
+  }
+
+ private:
+  dingtalk::Client& client_;
+  const dingtalk::CallOptions& opts_;
+  const bool everything_;
+  const absl::flat_hash_set<int64_t> roots_;
+  absl::flat_hash_map<int64_t, bool> memo_;
+};
+
 }  // namespace
 
 struct EventProcessor::Claimed {
@@ -251,41 +321,73 @@ absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std:
   std::string origin = "event";
   if (rows.size() == 1) origin = absl::StrCat("event:", rows[0].event_type);
 
-  std::vector<v1::Department> upsert_depts;
+  // Re-fetch everything named (events are hints), then keep what lies inside the sync scope:
+  // outside it a department is deleted and a user departed, as a full sync would.
+  std::vector<dingtalk::Department> fetched_depts;
   std::vector<int64_t> gone_depts;
   for (int64_t d : depts) {
     absl::StatusOr<dingtalk::Department> got = (*client)->GetDepartment(d, opts);
     if (got.ok()) {
-      v1::Department pd;
-      pd.set_department_id(got->dept_id);
-      pd.set_name(got->name);
-      pd.set_parent_id(got->parent_id);
-      pd.set_order(got->order);
-      upsert_depts.push_back(std::move(pd));
+      fetched_depts.push_back(*std::move(got));
     } else if (dingtalk::ReasonOf(got.status()) == dingtalk::ApiError::kNotFound) {
       gone_depts.push_back(d);
     } else {
       return got.status();
     }
   }
-  std::vector<MappingRule> rules;
-  for (const auto& m : src->record.field_mappings) rules.push_back({m.source_field, m.target_field});
-  std::vector<v1::User> upsert_users;
+  std::vector<std::pair<dingtalk::User, Memberships>> fetched_users;
   std::vector<std::string> departed;
   for (const std::string& u : users) {
     absl::StatusOr<dingtalk::User> got = (*client)->GetUser(u, opts);
     if (got.ok()) {
-      v1::User mapped = MapUser(*got, rules);
-      // user/get names every department and leadership: the memberships are replaced with them.
       Memberships m = MembershipsOf(*got);
-      mapped.mutable_department_ids()->Assign(m.depts.begin(), m.depts.end());
-      mapped.mutable_leader_department_ids()->Assign(m.leader_of.begin(), m.leader_of.end());
-      upsert_users.push_back(std::move(mapped));
+      fetched_users.emplace_back(*std::move(got), std::move(m));
     } else if (dingtalk::ReasonOf(got.status()) == dingtalk::ApiError::kNotFound) {
       departed.push_back(u);
     } else {
       return got.status();
     }
+  }
+  ScopeCheck scope(src->record.scope_root_dept_ids, **client, opts);
+  std::set<int64_t> known;
+  for (const dingtalk::Department& d : fetched_depts) known.insert(d.parent_id);
+  for (const auto& [u, m] : fetched_users) known.insert(m.depts.begin(), m.depts.end());
+  if (absl::Status s = scope.Preload(pool_, tenant, idp, known); !s.ok()) return s;
+
+  std::vector<v1::Department> upsert_depts;
+  for (const dingtalk::Department& d : fetched_depts) {
+    absl::StatusOr<bool> inside = scope.ContainsMoved(d.dept_id, d.parent_id);
+    if (!inside.ok()) return inside.status();
+    if (!*inside) {
+      gone_depts.push_back(d.dept_id);
+      continue;
+    }
+    v1::Department pd;
+    pd.set_department_id(d.dept_id);
+    pd.set_name(d.name);
+    pd.set_parent_id(d.parent_id);
+    pd.set_order(d.order);
+    upsert_depts.push_back(std::move(pd));
+  }
+  std::vector<MappingRule> rules;
+  for (const auto& m : src->record.field_mappings) rules.push_back({m.source_field, m.target_field});
+  std::vector<v1::User> upsert_users;
+  for (const auto& [u, m] : fetched_users) {
+    bool inside = false;
+    for (int64_t d : m.depts) {
+      absl::StatusOr<bool> in = scope.Contains(d);
+      if (!in.ok()) return in.status();
+      if ((inside = *in)) break;
+    }
+    if (!inside) {
+      departed.push_back(u.userid);  // a no-op for a user the directory never held
+      continue;
+    }
+    v1::User mapped = MapUser(u, rules);
+    // user/get names every department and leadership: the memberships are replaced with them.
+    mapped.mutable_department_ids()->Assign(m.depts.begin(), m.depts.end());
+    mapped.mutable_leader_department_ids()->Assign(m.leader_of.begin(), m.leader_of.end());
+    upsert_users.push_back(std::move(mapped));
   }
   if (!upsert_depts.empty()) {
     absl::StatusOr<store::WriteResult> r = writer.UpsertDepartments(tenant, idp, upsert_depts, origin);

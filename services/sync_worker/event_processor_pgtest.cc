@@ -175,6 +175,67 @@ TEST_F(EventProcessorPgTest, EventsKeepAndUpdateTheUsersDepartmentsAndLeadership
   EXPECT_EQ(UserField(a, "dept_ids"), "{1}");
 }
 
+// A source synced for one subtree only: events apply what a full sync of that scope would hold.
+// Departments and users outside stay out, and whoever moves out of the subtree leaves the directory.
+TEST_F(EventProcessorPgTest, EventsRespectTheSyncScope) {
+  auto admin = [this](const std::string& path, const nlohmann::json& body) {
+    auto r = admin_->Post(path, body.dump(), "application/json");
+    EXPECT_EQ(r->status, 200) << path << ": " << r->body;
+    return nlohmann::json::parse(r->body);
+  };
+  const int64_t x = admin("/admin/depts/add", {{"name", "Scoped"}, {"parent_id", 1}})["dept_id"];
+  const int64_t y = admin("/admin/depts/add", {{"name", "Inside"}, {"parent_id", x}})["dept_id"];
+  const int64_t z = admin("/admin/depts/add", {{"name", "Elsewhere"}, {"parent_id", 1}})["dept_id"];
+  admin("/admin/users/add", {{"userid", "in1"}, {"name", "In"}, {"dept_id_list", {y}}});
+  admin("/admin/users/add", {{"userid", "out1"}, {"name", "Out"}, {"dept_id_list", {z}}});
+  admin("/admin/users/add", {{"userid", "both1"}, {"name", "Both"}, {"dept_id_list", {z, x}}});
+
+  store::IdentitySourceRecord r;
+  r.tenant_id = kTenant;
+  r.name = "scoped";
+  r.status = pb::ENABLED;
+  r.corp_id = sim_opts_.corp_id;
+  r.app_key = sim_opts_.app_key;
+  r.app_secret = sim_opts_.app_secret;
+  r.dingtalk_type = pb::STANDARD;
+  r.sync_cycle_hours = 24;
+  r.scope_root_dept_ids = {x};
+  auto created = sources_->Create(r);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string idp = created->idp_id;
+  auto submit = [&](const std::string& type, const std::string& key, std::vector<std::string> users,
+                    std::vector<int64_t> depts) {
+    ASSERT_TRUE(inbox_->Submit(kTenant, idp, {InboxEvent{key, type, 1, std::move(users), std::move(depts), "{}"}}).ok());
+  };
+  auto query = [&](const std::string& sql) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec_params(sql, idp)) out.push_back(row[0].c_str());
+    return out;
+  };
+  auto depts_held = [&] { return query("SELECT dept_id::text FROM departments WHERE idp_id = $1::uuid ORDER BY 1"); };
+  auto active_users = [&] {
+    return query("SELECT dingtalk_userid FROM users WHERE idp_id = $1::uuid AND status = 1 ORDER BY 1");
+  };
+
+  submit("org_dept_create", "d1", {}, {x, y, z});
+  submit("user_add_org", "u1", {"in1", "out1", "both1"}, {});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  std::vector<std::string> xy = {absl::StrCat(std::min(x, y)), absl::StrCat(std::max(x, y))};
+  EXPECT_EQ(depts_held(), xy);
+  EXPECT_EQ(active_users(), (std::vector<std::string>{"both1", "in1"}));
+
+  // in1 moves out of the subtree: departed. The department Inside moves out: deleted.
+  admin("/admin/users/move", {{"userid", "in1"}, {"dept_id_list", {z}}});
+  admin("/admin/depts/move", {{"dept_id", y}, {"parent_id", z}});
+  submit("user_modify_org", "u2", {"in1"}, {});
+  submit("org_dept_modify", "d2", {}, {y});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(active_users(), (std::vector<std::string>{"both1"}));
+  EXPECT_EQ(depts_held(), (std::vector<std::string>{absl::StrCat(x)}));
+}
+
 TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
   std::string a = Org()["users"][0]["userid"];
   sim_.reset();  // DingTalk unreachable
