@@ -41,23 +41,30 @@ class EventProcessorPgTest : public testing::StoreTest {
     o.qps = 0;
     sim_ = std::move(*dingtalk_sim::SimServer::Start(o));
     sim_opts_ = o;
-    store::IdentitySourceRecord r;
-    r.tenant_id = kTenant;
-    r.name = "events";
-    r.status = pb::ENABLED;
-    r.corp_id = o.corp_id;
-    r.app_key = o.app_key;
-    r.app_secret = o.app_secret;
-    r.dingtalk_type = pb::STANDARD;
-    r.sync_cycle_hours = 24;
-    auto created = sources_->Create(r);
-    ASSERT_TRUE(created.ok()) << created.status();
-    idp_ = created->idp_id;
+    idp_ = CreateSource("events");
+    ASSERT_FALSE(idp_.empty());
     processor_ = std::make_unique<EventProcessor>(*pool_, *box_, Factory(), &registry_,
                                                   EventProcessorOptions{.batch = 50,
                                                                         .max_attempts = 3,
                                                                         .breaker_pause = absl::ZeroDuration()});
     admin_ = std::make_unique<httplib::Client>("127.0.0.1", sim_->port());
+  }
+
+  // An identity source for the simulated organisation; "" (and a test failure) when refused.
+  std::string CreateSource(const std::string& name, std::vector<int64_t> scope = {}) {
+    store::IdentitySourceRecord r;
+    r.tenant_id = kTenant;
+    r.name = name;
+    r.status = pb::ENABLED;
+    r.corp_id = sim_opts_.corp_id;
+    r.app_key = sim_opts_.app_key;
+    r.app_secret = sim_opts_.app_secret;
+    r.dingtalk_type = pb::STANDARD;
+    r.sync_cycle_hours = 24;
+    r.scope_root_dept_ids = std::move(scope);
+    auto created = sources_->Create(r);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? created->idp_id : "";
   }
 
   ClientFactory Factory() {
@@ -190,19 +197,8 @@ TEST_F(EventProcessorPgTest, EventsRespectTheSyncScope) {
   admin("/admin/users/add", {{"userid", "out1"}, {"name", "Out"}, {"dept_id_list", {z}}});
   admin("/admin/users/add", {{"userid", "both1"}, {"name", "Both"}, {"dept_id_list", {z, x}}});
 
-  store::IdentitySourceRecord r;
-  r.tenant_id = kTenant;
-  r.name = "scoped";
-  r.status = pb::ENABLED;
-  r.corp_id = sim_opts_.corp_id;
-  r.app_key = sim_opts_.app_key;
-  r.app_secret = sim_opts_.app_secret;
-  r.dingtalk_type = pb::STANDARD;
-  r.sync_cycle_hours = 24;
-  r.scope_root_dept_ids = {x};
-  auto created = sources_->Create(r);
-  ASSERT_TRUE(created.ok()) << created.status();
-  const std::string idp = created->idp_id;
+  const std::string idp = CreateSource("scoped", {x});
+  ASSERT_FALSE(idp.empty());
   auto submit = [&](const std::string& type, const std::string& key, std::vector<std::string> users,
                     std::vector<int64_t> depts) {
     ASSERT_TRUE(inbox_->Submit(kTenant, idp, {InboxEvent{key, type, 1, std::move(users), std::move(depts), "{}"}}).ok());
