@@ -105,11 +105,12 @@ struct EventProcessor::Metrics {
   explicit Metrics(prometheus::Registry& r)
       : rows(prometheus::BuildCounter()
                  .Name("sase_event_rows_total")
-                 .Help("Inbox events finished by the processor, by result (applied, retry, failed)")
+                 .Help("Inbox events handled by the processor, by result (applied, retry, failed, recheck)")
                  .Register(r)),
         applied(rows.Add({{"result", "applied"}})),
         retry(rows.Add({{"result", "retry"}})),
         failed(rows.Add({{"result", "failed"}})),
+        recheck(rows.Add({{"result", "recheck"}})),
         lag(prometheus::BuildHistogram()
                 .Name("sase_event_apply_lag_seconds")
                 .Help("From inbox receipt to the directory write")
@@ -128,6 +129,7 @@ struct EventProcessor::Metrics {
   prometheus::Counter& applied;
   prometheus::Counter& retry;
   prometheus::Counter& failed;
+  prometheus::Counter& recheck;
   prometheus::Histogram& lag;
   prometheus::Family<prometheus::Counter>& breaker_opens;
   prometheus::Gauge& paused;
@@ -213,10 +215,15 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
   for (Row& r : *claimed) by_source[{r.tenant, r.idp}].push_back(std::move(r.c));
   int finished = 0;
   for (auto& [key, rows] : by_source) {
-    absl::Status st = ProcessSource(key.first, key.second, rows);
+    std::set<int64_t> recheck;
+    absl::Status st = ProcessSource(key.first, key.second, rows, &recheck);
     UpdateBreaker(key.second, st);
-    std::vector<int64_t> ids;
-    for (const Claimed& c : rows) ids.push_back(c.id);
+    std::vector<int64_t> ids, later;
+    for (const Claimed& c : rows) {
+      // A departure DingTalk does not show yet is looked at again, a few times.
+      bool again = st.ok() && recheck.contains(c.id) && c.attempts <= options_.leave_rechecks;
+      (again ? later : ids).push_back(c.id);
+    }
     int max_attempts = 0;
     for (const Claimed& c : rows) max_attempts = std::max(max_attempts, c.attempts);
     bool give_up = !st.ok() && max_attempts >= options_.max_attempts;
@@ -224,7 +231,16 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
     absl::Status marked = pool_.RunStatus([&](pqxx::connection& conn) -> absl::Status {
       pqxx::work tx(conn);
       std::string id_list = nlohmann::json(ids).dump();
-      if (st.ok()) {
+      if (!later.empty()) {
+        tx.exec_params(
+            "UPDATE event_inbox SET state = 0, last_error = 'leave_not_visible: DingTalk still returns the user', "
+            "next_attempt_at = now() + make_interval(secs => least(300, power(2, attempts))) "
+            "WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+            nlohmann::json(later).dump());
+      }
+      if (ids.empty()) {
+        // every row is waiting for a re-check
+      } else if (st.ok()) {
         pqxx::result lag = tx.exec_params(
             "UPDATE event_inbox SET state = 1, last_error = '' "
             "WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) "
@@ -245,10 +261,16 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
       return absl::OkStatus();
     });
     if (!marked.ok()) return marked;
-    if (st.ok() || give_up) finished += static_cast<int>(rows.size());
+    if (st.ok() || give_up) finished += static_cast<int>(ids.size());
     if (metrics_ != nullptr) {
       (st.ok() ? metrics_->applied : give_up ? metrics_->failed : metrics_->retry)
-          .Increment(static_cast<double>(rows.size()));
+          .Increment(static_cast<double>(ids.size()));
+      metrics_->recheck.Increment(static_cast<double>(later.size()));
+    }
+    if (!later.empty()) {
+      common::LogInfo("departure not visible yet", {{"idp_id", key.second},
+                                                    {"events", static_cast<int64_t>(later.size())},
+                                                    {"reason", "leave_not_visible"}});
     }
     if (!st.ok()) {
       common::LogWarn("events not applied", {{"idp_id", key.second},
@@ -297,7 +319,7 @@ void EventProcessor::UpdateBreaker(const std::string& idp, const absl::Status& s
 }
 
 absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std::string& idp,
-                                           std::vector<Claimed>& rows) {
+                                           std::vector<Claimed>& rows, std::set<int64_t>* recheck) {
   SourceConfigLoader loader(pool_, box_);
   absl::StatusOr<SourceConfig> src = loader.Load(tenant, idp);
   if (absl::IsNotFound(src.status())) return absl::OkStatus();  // source deleted: nothing to apply
@@ -382,6 +404,11 @@ absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std:
     if (!inside) {
       departed.push_back(u.userid);  // a no-op for a user the directory never held
       continue;
+    }
+    for (const Claimed& c : rows) {
+      if (c.event_type == "user_leave_org" && std::find(c.user_ids.begin(), c.user_ids.end(), u.userid) != c.user_ids.end()) {
+        recheck->insert(c.id);
+      }
     }
     v1::User mapped = MapUser(u, rules);
     // user/get names every department and leadership: the memberships are replaced with them.

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,9 @@ struct EventProcessorOptions {
   absl::Duration claim_lease = absl::Seconds(60);
   int batch = 200;
   int max_attempts = 10;
+  // A user_leave_org whose user DingTalk still returns is re-checked this many times (after 2, 4,
+  // 8 ... seconds) before DingTalk's answer is taken as final.
+  int leave_rechecks = 4;
   // Zero disables the breaker.
   absl::Duration breaker_pause = absl::Seconds(5);
   absl::Duration breaker_max_pause = absl::Minutes(5);
@@ -65,7 +69,10 @@ class EventProcessor {
     absl::Time open_until = absl::InfinitePast();
     absl::Duration next_pause = absl::ZeroDuration();
   };
-  absl::Status ProcessSource(const std::string& tenant, const std::string& idp, std::vector<Claimed>& rows);
+  // Applies one source's rows. `recheck` gets the ids of user_leave_org rows whose user DingTalk
+  // still returns (read-after-write lag, or a rejoin): they are looked at again a few times.
+  absl::Status ProcessSource(const std::string& tenant, const std::string& idp, std::vector<Claimed>& rows,
+                             std::set<int64_t>* recheck);
   // After a pass over one source's rows: opens (or extends) the breaker on an unreachable
   // DingTalk, closes it on success.
   void UpdateBreaker(const std::string& idp, const absl::Status& st);

@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "dingtalk/http_client.h"
 #include "dingtalk_sim/sim_server.h"
 #include "store/identity_source_repository.h"
@@ -230,6 +231,51 @@ TEST_F(EventProcessorPgTest, EventsRespectTheSyncScope) {
   ASSERT_TRUE(processor_->RunOnce().ok());
   EXPECT_EQ(active_users(), (std::vector<std::string>{"both1"}));
   EXPECT_EQ(depts_held(), (std::vector<std::string>{absl::StrCat(x)}));
+}
+
+// DingTalk may still return a user just after user_leave_org (its own read-after-write lag). The
+// event is not trusted as data, but it is not dropped either: the user is looked at again a few
+// times, departs as soon as DingTalk agrees, and DingTalk's answer stands after the last re-check.
+TEST_F(EventProcessorPgTest, DepartureNotYetVisibleInDingTalkIsRechecked) {
+  nlohmann::json org = Org();
+  std::string b = org["users"][1]["userid"], c = org["users"][2]["userid"];
+  auto row_state = [&](const std::string& key) {
+    pqxx::connection conn(db_->dsn());
+    pqxx::read_transaction tx(conn);
+    auto r = tx.exec_params("SELECT state, last_error FROM event_inbox WHERE dedupe_key = $1", key);
+    return std::make_pair(r[0][0].as<int>(), std::string(r[0][1].c_str()));
+  };
+  auto make_due = [&] {
+    pqxx::connection conn(db_->dsn());
+    pqxx::work tx(conn);
+    tx.exec("UPDATE event_inbox SET next_attempt_at = now() WHERE state = 0");
+    tx.commit();
+  };
+  Submit("user_leave_org", "leave-b", {b});
+  Submit("user_leave_org", "leave-c", {c});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(UserStatus(b), pb::USER_ACTIVE);  // DingTalk still has them: not departed on the event's word
+  EXPECT_EQ(row_state("leave-b").first, 0);
+  EXPECT_THAT(row_state("leave-b").second, ::testing::HasSubstr("leave_not_visible"));
+
+  // DingTalk catches up for b: the next look departs them.
+  auto removed = admin_->Post("/admin/users/remove", nlohmann::json{{"userid", b}}.dump(), "application/json");
+  ASSERT_EQ(removed->status, 200) << removed->body;
+  make_due();
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(UserStatus(b), pb::USER_DEPARTED);
+  EXPECT_EQ(row_state("leave-b").first, 1);
+
+  // c never leaves in DingTalk: after the last re-check the row is done and c stays active.
+  for (int i = 0; i < 6 && row_state("leave-c").first == 0; ++i) {
+    make_due();
+    ASSERT_TRUE(processor_->RunOnce().ok());
+  }
+  EXPECT_EQ(row_state("leave-c").first, 1);
+  EXPECT_EQ(UserStatus(c), pb::USER_ACTIVE);
+  prometheus::TextSerializer text;
+  // b once, c on each of its leave_rechecks (4) looks.
+  EXPECT_THAT(text.Serialize(registry_.Collect()), ::testing::HasSubstr(R"(sase_event_rows_total{result="recheck"} 5)"));
 }
 
 TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
