@@ -133,6 +133,23 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"unknown_code", kO, 200, kJ, R"({"errcode":12345,"errmsg":"?"})", false, ApiError::kUnknown, false, ""}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return std::string(param_info.param.name); });
 
+// Both are "unreachable" (retried the same way), but only the ban page may be reported as a ban.
+TEST(ClassifyHtml, GatewayErrorPageIsNotReportedAsTheIpBan) {
+  Classified gateway = ClassifyResponse(
+      kO, 502, "text/html",
+      "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+      "</center>\r\n<hr><center>Tengine</center>\r\n</body>\r\n</html>\r\n",
+      false);
+  EXPECT_EQ(gateway.reason, ApiError::kUnreachable);
+  EXPECT_EQ(gateway.code, "http_502");
+  Classified ban = ClassifyResponse(kO, 200, "text/html;charset=utf-8",
+                                    "<!DOCTYPE html><html><head><title>访问被拒绝</title></head></html>", false);
+  EXPECT_EQ(ban.reason, ApiError::kUnreachable);
+  EXPECT_EQ(ban.code, "ip_ban");
+  Classified ban_5xx = ClassifyResponse(kO, 503, "text/html", "<html><body>punish</body></html>", false);
+  EXPECT_EQ(ban_5xx.code, "ip_ban");
+}
+
 TEST(PermissionFromMessage, Forms) {
   EXPECT_EQ(PermissionFromMessage("应用尚未开通所需的权限：[qyapi_get_department_list]"), "qyapi_get_department_list");
   EXPECT_EQ(PermissionFromMessage("need 【Contact.User.Read】 please"), "Contact.User.Read");

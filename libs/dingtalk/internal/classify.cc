@@ -168,6 +168,13 @@ ApiError ClassifyErrcode(int64_t errcode, bool is_token_call, bool* token_invali
 
 Classified ClassifyResponse(ApiStyle style, long http_status, std::string_view content_type, std::string_view body,
                             bool is_token_call) {
+  // A gateway's own error page (Tengine's "<title>502 Bad Gateway</title>") is a transient 5xx, not
+  // the IP ban: same handling, but the operator must not be told the egress IP is banned.
+  if (http_status >= 500 && http_status < 600 &&
+      body.find(absl::StrCat("<title>", http_status, " ")) != std::string_view::npos) {
+    return Fail(ApiError::kUnreachable, absl::StrCat("http_", http_status),
+                absl::StrCat("DingTalk's gateway answered HTTP ", http_status));
+  }
   if (IsIpBanBody(content_type, body)) {
     return Fail(ApiError::kUnreachable, "ip_ban",
                 absl::StrCat("DingTalk answered with the IP-ban page (HTTP ", http_status, ")"));
