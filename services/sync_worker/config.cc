@@ -33,6 +33,8 @@ absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
   p.String("public_host", &cfg.public_host, "",
            "public host[:port] of ingress, used by GetIntegrationLinks (e.g. sase.example.com)");
   p.Bool("migrate_on_start", &cfg.migrate_on_start, false, "apply database migrations before serving");
+  p.Int("event_leave_rechecks", &cfg.event_leave_rechecks, 4,
+        "re-checks (after 2, 4, 8 ... s) of a departure DingTalk does not show yet", {.min = 0, .max = 8});
   RegisterSyncConfig(p, &cfg.sync);
   if (absl::Status s = p.Parse(argc, argv, getenv); !s.ok()) return s;
   if (absl::Status s = ValidateSyncSettings(cfg.sync); !s.ok()) return s;

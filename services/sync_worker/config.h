@@ -18,6 +18,7 @@ struct SyncWorkerConfig {
   std::string kek_env;   // or: NAME of an environment variable holding it
   std::string public_host;  // host[:port] for GetIntegrationLinks, e.g. sase.example.com
   bool migrate_on_start = false;
+  int64_t event_leave_rechecks = 4;  // looks at a user_leave_org whose user DingTalk still returns
   SyncSettings sync;  // full sync and DingTalk client (sync_config.h)
   std::string description;  // ConfigParser::Describe(), secrets redacted
 };

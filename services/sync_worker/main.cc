@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   sync_worker::ClientFactory clients = sync_worker::MakeClientFactory(cfg->sync, *registry);
   std::unique_ptr<sync_worker::SyncEngine> sync_engine =
       sync_worker::MakeSyncEngine(cfg->sync, **pool, *box, *registry, clients);
-  sync_worker::EventProcessor event_processor(**pool, *box, clients, registry.get());
+  sync_worker::EventProcessor event_processor(**pool, *box, clients, registry.get(),
+                                              {.leave_rechecks = static_cast<int>(cfg->event_leave_rechecks)});
   sync_worker::SourceProbe source_probe(*sync_engine);
   sync_worker::IdentitySourceServiceImpl identity_service(
       sources, fields, {.public_host = cfg->public_host, .probe = &source_probe});
