@@ -22,6 +22,7 @@ namespace sase::ingress {
 namespace {
 
 constexpr char kEventsRoute[] = "events";
+constexpr std::string_view kPushPrefix = "/dingtalk/events/";  // + {idp_id}
 
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
   return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
@@ -142,7 +143,6 @@ HttpReply IngressServer::Reject(int status, std::string_view outcome, const std:
 }
 
 void IngressServer::Route(HttpRequest& req, HttpResponder respond) {
-  constexpr std::string_view kPushPrefix = "/dingtalk/events/";
   std::string_view path = req.path;
   if (path.substr(0, kPushPrefix.size()) == kPushPrefix && path.size() > kPushPrefix.size() &&
       path.find('/', kPushPrefix.size()) == std::string_view::npos) {
@@ -256,7 +256,7 @@ absl::StatusOr<int> IngressServer::Start(const std::string& host, int port) {
   HttpServerOptions http = options_.http;
   // Requests refused before routing (body too large, malformed, too many connections).
   http.on_refused = [this](int status, std::string_view reason, std::string_view path) {
-    bool push = path.substr(0, 17) == "/dingtalk/events/";
+    bool push = path.substr(0, kPushPrefix.size()) == kPushPrefix;
     metrics_->Count(push ? kEventsRoute : "http", reason);
     int64_t suppressed = 0;
     if (log_limiter_.Allow(std::string(reason), &suppressed)) {
