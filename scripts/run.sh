@@ -42,6 +42,17 @@ echo "building (first build takes a few minutes)..." >&2
 "$root/scripts/build.sh" >&2
 bin="$BUILD_DIR"
 stop_all
+# Every port must be free before anything starts: name the port and the variable that moves it.
+taken=0
+for pair in "SASE_RUN_PG_PORT=$PG_PORT" "SASE_RUN_SYNC_PORT=$SYNC_PORT" "SASE_RUN_DIRECTORY_PORT=$DIR_PORT" \
+    "SASE_RUN_SYNC_METRICS_PORT=$SYNC_METRICS" "SASE_RUN_DIRECTORY_METRICS_PORT=$DIR_METRICS" \
+    "SASE_RUN_HTTP_PORT=$HTTP_PORT" "SASE_RUN_INGRESS_METRICS_PORT=$INGRESS_METRICS" "SASE_RUN_SIM_PORT=$SIM_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${pair#*=}") 2>/dev/null; then
+    echo "port ${pair#*=} on 127.0.0.1 is taken: choose another with ${pair%%=*}=<port> scripts/run.sh" >&2
+    taken=1
+  fi
+done
+[ "$taken" -eq 0 ] || exit 1
 mkdir -p "$state"
 
 dsn=$("$root/scripts/pg.sh" start "$pgdir" "$PG_PORT" durable)
@@ -66,7 +77,7 @@ wait_port() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "service on port $1 did not start; see $state/*.log" >&2
+  echo "service on port $1 did not start; see $state/*.log (a taken port is named there; the SASE_RUN_*_PORT variables move each port)" >&2
   stop_all
   exit 1
 }

@@ -176,14 +176,17 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
   builder.experimental().SetInterceptorCreators(std::move(factories));
   host->server_ = builder.BuildAndStart();
   if (host->server_ == nullptr || host->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", listen_addr));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for gRPC on ", listen_addr, " (address in use or not bindable)"));
   }
   host->server_->GetHealthCheckService()->SetServingStatus(true);
   return host;
 }
 
 void GrpcServerHost::Shutdown() {
-  if (shut_down_) return;
+  // A host whose BuildAndStart() failed (port taken) has no server: Start() returns the error and
+  // destroys the half-built host, which must not touch the missing server.
+  if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -70,12 +70,14 @@ int main(int argc, char** argv) {
   common::RegisterBuildInfo(*registry, "directory");
   auto metrics = common::MetricsEndpoint::Start(config->metrics_addr, registry);
   if (!metrics.ok()) {
-    common::LogError("cannot start metrics", {{"reason", std::string(metrics.status().message())}});
+    common::LogError("cannot start metrics endpoint",
+                     {{"metrics_addr", config->metrics_addr}, {"reason", std::string(metrics.status().message())}});
     return 4;
   }
   auto host = common::GrpcServerHost::Start(config->listen_addr, {&service}, registry);
   if (!host.ok()) {
-    common::LogError("cannot start gRPC", {{"reason", std::string(host.status().message())}});
+    common::LogError("cannot start gRPC server",
+                     {{"listen_addr", config->listen_addr}, {"reason", std::string(host.status().message())}});
     return 4;
   }
   common::LogInfo("serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});

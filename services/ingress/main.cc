@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   sase::common::RegisterBuildInfo(*registry, "ingress");
   auto metrics = sase::common::MetricsEndpoint::Start(metrics_addr, registry);
   if (!metrics.ok()) {
-    sase::common::LogError("cannot start", {{"reason", metrics.status().ToString()}});
+    sase::common::LogError("cannot start metrics endpoint",
+                           {{"metrics_addr", metrics_addr}, {"reason", std::string(metrics.status().message())}});
     return 3;
   }
   auto channel = grpc::CreateChannel(sync_worker_addr, grpc::InsecureChannelCredentials());
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
       *registry);
   absl::StatusOr<int> bound = server.Start(host, port);
   if (!bound.ok()) {
-    sase::common::LogError("cannot start", {{"reason", bound.status().ToString()}});
+    sase::common::LogError("cannot start HTTP server",
+                           {{"listen_addr", listen_addr}, {"reason", std::string(bound.status().message())}});
     return 3;
   }
   sase::common::LogInfo("serving", {{"http_port", *bound}, {"metrics_port", (*metrics)->port()}});

@@ -70,7 +70,8 @@ bool Subprocess::Running() {
 }
 
 int Subprocess::Stop(std::chrono::milliseconds grace) {
-  if (pid_ <= 0) return status_;
+  // Already reaped by Running(): report how it ended, decoded the same way as below.
+  if (pid_ <= 0) return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_);
   kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < deadline) {
