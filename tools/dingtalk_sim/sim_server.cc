@@ -133,6 +133,9 @@ absl::StatusOr<std::unique_ptr<SimServer>> SimServer::Start(SimOptions options) 
   s->http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s->http_.set_payload_max_length(8 << 20);
   s->http_.set_keep_alive_max_count(1000);
+  // httplib 0.11 leaves Nagle on: a keep-alive reply written in two pieces then waits ~40 ms for the
+  // client's delayed ACK (TOOLCHAIN.md section 6).
+  s->http_.set_tcp_nodelay(true);
   s->RegisterApiRoutes();
   s->RegisterAdminRoutes();
   if (s->opt_.port == 0) {

@@ -1,6 +1,9 @@
 #include "dingtalk_sim/sim_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <map>
 #include <set>
@@ -351,6 +354,33 @@ TEST_F(SimServerTest, InjectedFaults) {
   EXPECT_EQ(counters["faults"]["error"], 1);
   EXPECT_EQ(counters["faults"]["drop"], 1);
   Admin("/admin/faults", {{"error_rate", 2}}, 400);
+}
+
+// The simulator's accepted sockets have Nagle off: with it on, each keep-alive reply (written in two
+// pieces by httplib 0.11) waits ~40 ms for the client's delayed ACK. The server runs in this process,
+// so the test finds its accepted socket among our own fds (local port = server port, has a peer).
+TEST_F(SimServerTest, AcceptedKeepAliveSocketHasTcpNodelay) {
+  client_->set_keep_alive(true);  // httplib 0.11 clients close after each request by default
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(client_->Get("/admin/counters")) << i;
+  int accepted = 0;
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    int port = -1;
+    if (local.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    if (local.ss_family == AF_INET6) port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    if (port != server_->port()) continue;
+    len = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;  // the listener
+    int nodelay = 0;
+    len = sizeof(nodelay);
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+    EXPECT_NE(nodelay, 0) << "accepted fd " << fd;
+    ++accepted;
+  }
+  EXPECT_EQ(accepted, 1);  // the one keep-alive connection served all 20 requests
 }
 
 TEST_F(SimServerTest, FailedCallbackList) {
