@@ -54,7 +54,13 @@ struct HttpServer::Core {
   // Declared last, destroyed first: sessions still queued in it are destroyed while the counters
   // above are alive.
   asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // The acceptor is not thread-safe, and there are several io threads: every acceptor operation (the
+  // accept completions and Stop()'s close) runs on this one strand. Without it, close() on one thread
+  // cancels the pending accept, whose handler could run on another thread while close() was still
+  // tearing the socket down: it saw the acceptor open, logged "http accept failed: Operation
+  // canceled", and re-armed async_accept on the half-closed acceptor (a SIGSEGV in the tests).
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(ioc)};
+  tcp::acceptor acceptor{accept_strand};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 };
@@ -268,7 +274,7 @@ void HttpServer::Stop() {
   c.draining.store(true);
   // Stop accepting (on the event loop: the acceptor is not thread-safe).
   std::promise<void> closed;
-  asio::post(c.ioc, [&c, &closed] {
+  asio::post(c.accept_strand, [&c, &closed] {
     beast::error_code ignored;
     c.acceptor.close(ignored);
     closed.set_value();
