@@ -19,6 +19,8 @@
 #include "common/log.h"
 #include "dingtalk/error.h"
 #include "store/directory_writer.h"
+#include "sync_worker/deletion_guard.h"
+#include "sync_worker/lease_heartbeat.h"
 #include "sync_worker/snapshot_fetcher.h"
 
 namespace sase::sync_worker {
@@ -358,6 +360,38 @@ struct ApplyOutcome {
 
 }  // namespace
 
+void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::string& reason,
+                                const v1::SyncCounts& counts, absl::Time started) const {
+  const char* result = state == v1::SUCCEEDED ? "succeeded" : state == v1::AWAITING_APPROVAL ? "awaiting_approval"
+                                                                                              : "failed";
+  if (metrics_) {
+    metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
+    metrics_->duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
+    if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
+    metrics_->Objects("department", "fetched", counts.departments_fetched());
+    metrics_->Objects("department", "created", counts.departments_created());
+    metrics_->Objects("department", "updated", counts.departments_updated());
+    metrics_->Objects("department", "deleted", counts.departments_deleted());
+    metrics_->Objects("user", "fetched", counts.users_fetched());
+    metrics_->Objects("user", "created", counts.users_created());
+    metrics_->Objects("user", "updated", counts.users_updated());
+    metrics_->Objects("user", "departed", counts.users_departed());
+    metrics_->Objects("user", "held", counts.users_held());
+  }
+  common::LogInfo("sync run finished",
+                  {{"run_id", run.run_id()},
+                   {"idp_id", run.idp_id()},
+                   {"result", result},
+                   {"failure_reason", reason},
+                   {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(absl::Now() - started))},
+                   {"users_fetched", counts.users_fetched()},
+                   {"users_created", counts.users_created()},
+                   {"users_updated", counts.users_updated()},
+                   {"users_departed", counts.users_departed()},
+                   {"users_held", counts.users_held()},
+                   {"api_calls", counts.api_calls()}});
+}
+
 void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop) {
   const v1::SyncRun& run = rec.run;
   const std::string& run_id = run.run_id();
@@ -368,43 +402,12 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
 
   // Heartbeat: renews the lease and persists progress; cancels the run when the lease is lost or
   // the engine stops.
-  std::mutex hb_mu;
-  std::condition_variable hb_cv;
-  bool hb_done = false;
-  std::thread heartbeat([&] {
-    absl::Time next = absl::Now();
-    std::unique_lock<std::mutex> lock(hb_mu);
-    while (!hb_done) {
-      if (stop.load()) {
-        rs.cancel = true;
-        return;
-      }
-      if (absl::Now() >= next) {
-        lock.unlock();
-        absl::Status s = runs_.Heartbeat(run_id, options_.owner, options_.lease, rs.state.load(), rs.Progress(),
-                                         rs.Counts());
-        lock.lock();
-        if (s.code() == absl::StatusCode::kFailedPrecondition) {
-          common::LogWarn("sync run lease lost", {{"run_id", run_id}});
-          rs.cancel = true;
-          return;
-        }
-        next = absl::Now() + options_.progress_interval;
-      }
-      hb_cv.wait_for(lock, std::chrono::milliseconds(50));
-    }
+  LeaseHeartbeat heartbeat(run_id, options_.progress_interval, stop, rs.cancel, [&] {
+    return runs_.Heartbeat(run_id, options_.owner, options_.lease, rs.state.load(), rs.Progress(), rs.Counts());
   });
-  auto stop_heartbeat = [&] {
-    {
-      std::lock_guard<std::mutex> lock(hb_mu);
-      hb_done = true;
-    }
-    hb_cv.notify_all();
-    if (heartbeat.joinable()) heartbeat.join();
-  };
 
   auto finish = [&](int state, const std::string& reason, const std::string& detail, const ApplyOutcome& out) {
-    stop_heartbeat();
+    heartbeat.Stop();
     if (rs.cancel.load()) return;  // lease lost or shutting down: the next owner finishes the run
     v1::SyncCounts counts = rs.Counts();
     absl::Status s = runs_.Finish(run_id, options_.owner, state, rs.Progress(), counts, reason, detail,
@@ -413,34 +416,7 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
       common::LogWarn("sync run finish failed", {{"run_id", run_id}, {"reason", std::string(s.message())}});
       return;
     }
-    const char* result = state == v1::SUCCEEDED ? "succeeded" : state == v1::AWAITING_APPROVAL ? "awaiting_approval"
-                                                                                                : "failed";
-    if (metrics_) {
-      metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
-      metrics_->duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
-      if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
-      metrics_->Objects("department", "fetched", counts.departments_fetched());
-      metrics_->Objects("department", "created", counts.departments_created());
-      metrics_->Objects("department", "updated", counts.departments_updated());
-      metrics_->Objects("department", "deleted", counts.departments_deleted());
-      metrics_->Objects("user", "fetched", counts.users_fetched());
-      metrics_->Objects("user", "created", counts.users_created());
-      metrics_->Objects("user", "updated", counts.users_updated());
-      metrics_->Objects("user", "departed", counts.users_departed());
-      metrics_->Objects("user", "held", counts.users_held());
-    }
-    common::LogInfo("sync run finished",
-                    {{"run_id", run_id},
-                     {"idp_id", idp},
-                     {"result", result},
-                     {"failure_reason", reason},
-                     {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(absl::Now() - started))},
-                     {"users_fetched", counts.users_fetched()},
-                     {"users_created", counts.users_created()},
-                     {"users_updated", counts.users_updated()},
-                     {"users_departed", counts.users_departed()},
-                     {"users_held", counts.users_held()},
-                     {"api_calls", counts.api_calls()}});
+    ReportFinished(run, state, reason, counts, started);
   };
   auto fail = [&](const absl::Status& s) { finish(v1::FAILED, FailureReason(s), FailureDetail(s), {}); };
 
@@ -524,14 +500,11 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
     std::vector<int64_t> gone_ids;
     for (const auto& d : gone) gone_ids.push_back(d.first);
 
-    const int max_dep = src->record.deletion_max_departures > 0 ? src->record.deletion_max_departures
-                                                                 : options_.default_max_departures;
-    const double max_pct = src->record.deletion_max_percent > 0 ? src->record.deletion_max_percent
-                                                                : options_.default_max_departure_percent;
-    const double directory_users = static_cast<double>(directory_users_before);
-    const double n = static_cast<double>(departed.size());
-    const bool trip = !departed.empty() &&
-                      (n > max_dep || (directory_users > 0 && n * 100.0 > max_pct * directory_users));
+    const DeletionGuardSettings guard =
+        ResolveDeletionGuard(src->record.deletion_max_departures, src->record.deletion_max_percent,
+                             {options_.default_max_departures, options_.default_max_departure_percent});
+    const bool trip = HoldDepartures(static_cast<int64_t>(directory_users_before),
+                                     static_cast<int64_t>(departed.size()), guard);
     if (trip) {
       out.held = true;
       out.held_userids = std::move(departed);
@@ -540,9 +513,9 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
       common::LogWarn("deletion guard tripped: departures held for approval",
                       {{"run_id", run_id},
                        {"departures", static_cast<int64_t>(out.held_userids.size())},
-                       {"directory_users", directory_users},
-                       {"max_departures", max_dep},
-                       {"max_departure_percent", max_pct}});
+                       {"directory_users", static_cast<int64_t>(directory_users_before)},
+                       {"max_departures", guard.max_departures},
+                       {"max_departure_percent", guard.max_departure_percent}});
       return absl::OkStatus();
     }
     for (size_t i = 0; i < departed.size(); i += batch) {

@@ -100,6 +100,9 @@ class SyncEngine {
   struct Metrics;
   void Launch(SyncRunRecord run);
   void Execute(const SyncRunRecord& run, const std::atomic<bool>& stop);
+  // Metrics and the "sync run finished" log line of a run whose final state has been written.
+  void ReportFinished(const dingtalk::v1::SyncRun& run, int state, const std::string& failure_reason,
+                      const dingtalk::v1::SyncCounts& counts, absl::Time started) const;
   void PollLoop();
 
   store::PgPool& pool_;
