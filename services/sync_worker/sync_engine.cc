@@ -19,8 +19,10 @@
 #include "common/log.h"
 #include "dingtalk/error.h"
 #include "store/directory_writer.h"
+#include "sync_worker/apply_sink.h"
 #include "sync_worker/deletion_guard.h"
 #include "sync_worker/lease_heartbeat.h"
+#include "sync_worker/run_state.h"
 #include "sync_worker/snapshot_fetcher.h"
 
 namespace sase::sync_worker {
@@ -203,154 +205,6 @@ void SyncEngine::Launch(SyncRunRecord run) {
 }
 
 namespace {
-
-// Everything one run accumulates; the heartbeat reads it.
-struct RunState {
-  std::atomic<int> state{v1::PENDING};
-  std::atomic<bool> cancel{false};
-  FetchProgress progress;
-  dingtalk::CallStats calls;
-  std::mutex mu;
-  v1::SyncCounts counts;  // guarded by mu (api_calls/throttles filled from calls)
-
-  v1::SyncProgress Progress() const {
-    v1::SyncProgress p;
-    p.set_departments_done(progress.departments_done.load());
-    p.set_departments_total(progress.departments_total.load());
-    p.set_users_done(progress.users_done.load());
-    p.set_users_total(progress.users_total.load());
-    return p;
-  }
-  v1::SyncCounts Counts() {
-    std::lock_guard<std::mutex> lock(mu);
-    v1::SyncCounts c = counts;
-    dingtalk::ClientStats s = calls.Snapshot();
-    c.set_api_calls(s.api_calls);
-    c.set_throttles(s.throttled);
-    return c;
-  }
-  template <typename Fn>
-  void Update(Fn fn) {
-    std::lock_guard<std::mutex> lock(mu);
-    fn(counts);
-  }
-};
-
-// Applies the streamed snapshot: departments and users upserted batch by batch. One user batch is
-// written on a writer thread while the fetcher assembles the next (the database and the DingTalk
-// calls overlap); departments are written in line, after any user write in flight, so a user is
-// never written before the departments it references. Finish() waits for the last write.
-class ApplySink : public SnapshotSink {
- public:
-  ApplySink(store::DirectoryWriter& writer, const std::string& tenant, const std::string& idp,
-            const std::string& origin, RunState& rs)
-      : writer_(writer), tenant_(tenant), idp_(idp), origin_(origin), rs_(rs) {}
-  ~ApplySink() override {
-    (void)Finish();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    if (writer_thread_.joinable()) writer_thread_.join();
-  }
-
-  absl::Status Departments(const std::vector<v1::Department>& batch) override {
-    if (absl::Status s = Finish(); !s.ok()) return s;
-    if (rs_.cancel.load()) return absl::CancelledError("cancelled");
-    const absl::Time t0 = absl::Now();
-    absl::StatusOr<store::WriteResult> w = writer_.UpsertDepartments(tenant_, idp_, batch, origin_);
-    dept_busy_ += absl::Now() - t0;
-    ++dept_calls_;
-    if (!w.ok()) return w.status();
-    rs_.Update([&](v1::SyncCounts& c) {
-      c.set_departments_created(c.departments_created() + w->created);
-      c.set_departments_updated(c.departments_updated() + w->updated);
-    });
-    return absl::OkStatus();
-  }
-  absl::Status Users(const std::vector<v1::User>& batch) override {
-    if (absl::Status s = Finish(); !s.ok()) return s;
-    if (rs_.cancel.load()) return absl::CancelledError("cancelled");
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!writer_thread_.joinable()) writer_thread_ = std::thread([this] { WriterLoop(); });
-    next_ = batch;
-    has_next_ = true;
-    cv_.notify_all();
-    return absl::OkStatus();
-  }
-  // Waits for the user write in flight; its error, if any (reported once).
-  absl::Status Finish() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !has_next_ && !writing_; });
-    absl::Status s = std::move(error_);
-    error_ = absl::OkStatus();
-    return s;
-  }
-  // Time spent in the directory writer and its calls, by kind (the rest of the fetch overlaps).
-  void LogFetched(const std::string& run_id, absl::Time started) const {
-    common::LogInfo("sync run fetched",
-                    {{"run_id", run_id},
-                     {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(absl::Now() - started))},
-                     {"dept_write_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(dept_busy_))},
-                     {"dept_writes", dept_calls_},
-                     {"user_write_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(user_busy_))},
-                     {"user_writes", user_calls_}});
-  }
-
- private:
-  void WriterLoop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return has_next_ || stopping_; });
-      if (!has_next_) return;
-      std::vector<v1::User> batch = std::move(next_);
-      next_.clear();
-      has_next_ = false;
-      writing_ = true;
-      lock.unlock();
-      absl::Status s = WriteUsers(batch);
-      batch.clear();
-      lock.lock();
-      writing_ = false;
-      if (!s.ok() && error_.ok()) error_ = s;
-      cv_.notify_all();
-    }
-  }
-
-  absl::Status WriteUsers(const std::vector<v1::User>& batch) {
-    const absl::Time t0 = absl::Now();
-    absl::StatusOr<store::WriteResult> w = writer_.UpsertUsers(tenant_, idp_, batch, origin_);
-    user_busy_ += absl::Now() - t0;
-    ++user_calls_;
-    if (!w.ok()) return w.status();
-    rs_.Update([&](v1::SyncCounts& c) {
-      c.set_users_created(c.users_created() + w->created);
-      c.set_users_updated(c.users_updated() + w->updated);
-    });
-    return absl::OkStatus();
-  }
-
-  store::DirectoryWriter& writer_;
-  const std::string& tenant_;
-  const std::string& idp_;
-  const std::string& origin_;
-  RunState& rs_;
-  // One long-lived writer thread (a thread per batch would give glibc a new malloc arena each
-  // time: +60 MiB peak RSS on a 100k-user sync).
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<v1::User> next_;
-  bool has_next_ = false;
-  bool writing_ = false;
-  bool stopping_ = false;
-  absl::Status error_;
-  std::thread writer_thread_;
-  absl::Duration dept_busy_;
-  absl::Duration user_busy_;  // written by the writer thread; read after Finish()
-  int64_t dept_calls_ = 0;
-  int64_t user_calls_ = 0;
-};
 
 struct ApplyOutcome {
   bool held = false;
