@@ -560,6 +560,25 @@ absl::StatusOr<bool> DirectoryReader::DepartmentExists(const std::string& idp, i
   });
 }
 
+absl::StatusOr<SourceBaseline> DirectoryReader::ReadSourceBaseline(const std::string& tenant,
+                                                                   const std::string& idp) {
+  return pool_.Run<SourceBaseline>([&](pqxx::connection& c) -> absl::StatusOr<SourceBaseline> {
+    pqxx::read_transaction tx(c);
+    SourceBaseline b;
+    for (const auto& row : tx.exec_params("SELECT dingtalk_userid FROM users WHERE tenant_id = $1 AND"
+                                          " idp_id = $2::uuid AND status <> $3",
+                                          tenant, idp, static_cast<int>(v1::USER_DEPARTED))) {
+      b.active_userids.emplace_back(row[0].c_str());
+    }
+    for (const auto& row : tx.exec_params("SELECT dept_id, cardinality(ancestor_ids) FROM departments"
+                                          " WHERE tenant_id = $1 AND idp_id = $2::uuid",
+                                          tenant, idp)) {
+      b.departments.emplace_back(row[0].as<int64_t>(), row[1].as<int>());
+    }
+    return b;
+  });
+}
+
 absl::StatusOr<std::vector<ChangeKey>> DirectoryReader::ReadChangeKeys(int64_t after_seq, int limit) {
   using Out = std::vector<ChangeKey>;
   return pool_.Run<Out>([&](pqxx::connection& c) -> absl::StatusOr<Out> {

@@ -59,6 +59,13 @@ struct ChangeKey {
   std::string object_id;
 };
 
+// What a full sync diffs a complete snapshot against: the source's DingTalk userids that are not
+// departed, and every department of the source with its depth (the length of its ancestor path).
+struct SourceBaseline {
+  std::vector<std::string> active_userids;
+  std::vector<std::pair<int64_t, int>> departments;  // dept_id, depth
+};
+
 class DirectoryReader {
  public:
   static std::vector<std::pair<std::string, std::string>> Statements();
@@ -106,6 +113,10 @@ class DirectoryReader {
   absl::StatusOr<bool> DepartmentExists(const std::string& idp, int64_t dept_id);
   // Change-log rows of every tenant with seq > after_seq, oldest first.
   absl::StatusOr<std::vector<ChangeKey>> ReadChangeKeys(int64_t after_seq, int limit);
+
+  // ---- For the full sync. ----
+  // One consistent read (one snapshot) of the source's baseline.
+  absl::StatusOr<SourceBaseline> ReadSourceBaseline(const std::string& tenant, const std::string& idp);
 
  private:
   PgPool& pool_;

@@ -289,6 +289,25 @@ TEST_F(DirectoryWriterPgTest, CycleIsRejected) {
   EXPECT_EQ(d10->parent_id(), 1);  // nothing written
 }
 
+TEST_F(DirectoryWriterPgTest, SourceBaselineHoldsActiveUsersAndEveryDepartmentOfThatSourceOnly) {
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), Dept(10, 1), Dept(11, 10)}, "t").ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {User("alice", {10}), User("bob", {11}), User("carol", {1})}, "t").ok());
+  ASSERT_TRUE(writer_->MarkDeparted("t1", idp_, {"bob"}, "t").ok());
+  const std::string other = CreateIdp("t1", "other");
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", other, {Dept(1, 0), Dept(20, 1)}, "t").ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", other, {User("dave", {20})}, "t").ok());
+
+  auto b = reader_->ReadSourceBaseline("t1", idp_);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_THAT(b->active_userids, UnorderedElementsAre("alice", "carol"));  // bob departed; dave elsewhere
+  EXPECT_THAT(b->departments, UnorderedElementsAre(std::pair<int64_t, int>{1, 0}, std::pair<int64_t, int>{10, 1},
+                                                   std::pair<int64_t, int>{11, 2}));
+  auto wrong_tenant = reader_->ReadSourceBaseline("t2", idp_);
+  ASSERT_TRUE(wrong_tenant.ok()) << wrong_tenant.status();
+  EXPECT_TRUE(wrong_tenant->active_userids.empty());
+  EXPECT_TRUE(wrong_tenant->departments.empty());
+}
+
 TEST_F(DirectoryWriterPgTest, MarkDepartedDropsMembershipsOnce) {
   ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), Dept(10, 1)}, "t").ok());
   ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {User("alice", {10}), User("bob", {10})}, "t").ok());

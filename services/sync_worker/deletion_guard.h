@@ -1,5 +1,5 @@
 #pragma once
-// The full sync's deletion guard (issue 3 §4) as a pure function, free of the engine, pqxx and gRPC:
+// The full sync's deletion guard as a pure function, free of the engine, pqxx and gRPC:
 // given how many active users the directory held before the run and how many a complete snapshot
 // would depart, decide whether the departures are applied or held for an administrator's approval.
 

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "dingtalk/error.h"
+#include "store/directory_reader.h"
 #include "store/directory_writer.h"
 #include "sync_worker/apply_sink.h"
 #include "sync_worker/deletion_guard.h"
@@ -285,28 +286,10 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
 
   // What the directory holds before the run: the departure diff is taken against it once the
   // snapshot is complete.
-  struct Existing {
-    absl::flat_hash_set<std::string> users;      // not departed
-    std::vector<std::pair<int64_t, int>> depts;  // id, depth
-  };
-  absl::StatusOr<Existing> existing = pool_.Run<Existing>([&](pqxx::connection& c) -> absl::StatusOr<Existing> {
-    pqxx::read_transaction tx(c);
-    Existing e;
-    for (const auto& row : tx.exec_params("SELECT dingtalk_userid FROM users WHERE tenant_id = $1 AND"
-                                          " idp_id = $2::uuid AND status <> 3",
-                                          tenant, idp)) {
-      e.users.insert(row[0].c_str());
-    }
-    for (const auto& row : tx.exec_params("SELECT dept_id, cardinality(ancestor_ids) FROM departments"
-                                          " WHERE tenant_id = $1 AND idp_id = $2::uuid",
-                                          tenant, idp)) {
-      e.depts.emplace_back(row[0].as<int64_t>(), row[1].as<int>());
-    }
-    return e;
-  });
+  absl::StatusOr<store::SourceBaseline> existing = store::DirectoryReader(pool_).ReadSourceBaseline(tenant, idp);
   if (rs.cancel.load()) return finish(v1::FAILED, "", "", {});
   if (!existing.ok()) return fail(existing.status());
-  const size_t directory_users_before = existing->users.size();
+  const size_t directory_users_before = existing->active_userids.size();
 
   // Fetch and apply creates/updates as the snapshot streams in (state FETCHING); departures and
   // deleted departments only once it is complete (state APPLYING).
@@ -341,13 +324,13 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
     // Departures: what a complete snapshot no longer contains.
     std::vector<std::string> departed;
     if (snap->users_fetched) {
-      for (const std::string& u : existing->users) {
+      for (const std::string& u : existing->active_userids) {
         if (!snap->userids.contains(u)) departed.push_back(u);
       }
     }
     std::sort(departed.begin(), departed.end());
     std::vector<std::pair<int64_t, int>> gone;
-    for (const auto& d : existing->depts) {
+    for (const auto& d : existing->departments) {
       if (!snap->department_ids.contains(d.first)) gone.push_back(d);
     }
     std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
