@@ -62,4 +62,50 @@ absl::StatusOr<std::string> DecodePageToken(std::string_view kind, std::string_v
   return raw.substr(prefix.size());
 }
 
+bool DecodeUtf8(std::string_view s, std::u32string* out) {
+  out->clear();
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char b = static_cast<unsigned char>(s[i]);
+    char32_t cp;
+    size_t n;
+    char32_t min;
+    if (b < 0x80) {
+      out->push_back(b);
+      ++i;
+      continue;
+    } else if ((b & 0xE0) == 0xC0) {
+      cp = b & 0x1F;
+      n = 1;
+      min = 0x80;
+    } else if ((b & 0xF0) == 0xE0) {
+      cp = b & 0x0F;
+      n = 2;
+      min = 0x800;
+    } else if ((b & 0xF8) == 0xF0) {
+      cp = b & 0x07;
+      n = 3;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    out->push_back(cp);
+    i += n + 1;
+  }
+  return true;
+}
+
+int64_t Utf8Length(std::string_view s) {
+  std::u32string cps;
+  if (!DecodeUtf8(s, &cps)) return -1;
+  return static_cast<int64_t>(cps.size());
+}
+
 }  // namespace sase::common

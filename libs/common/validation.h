@@ -14,6 +14,10 @@ namespace sase::common {
 absl::Status ValidateTenantId(std::string_view tenant_id);
 // A canonical lowercase or uppercase UUID (8-4-4-4-12 hex).
 bool IsUuid(std::string_view s);
+// Decodes strict UTF-8 (no overlongs, surrogates or values above U+10FFFF). False on malformed input.
+bool DecodeUtf8(std::string_view s, std::u32string* out);
+// Number of code points, or -1 when s is not valid UTF-8.
+int64_t Utf8Length(std::string_view s);
 absl::Status ValidateUuid(std::string_view field, std::string_view value);
 // page_size: 0 → default, negative or above max → InvalidArgument naming "page_size".
 absl::StatusOr<int> ResolvePageSize(int32_t page_size, int def, int max);

@@ -49,12 +49,6 @@ absl::StatusOr<std::string> UserCursor(const char* kind, const std::string& toke
   return *payload;
 }
 
-size_t Utf8Length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 #define SASE_RETURN_IF_INVALID(expr)                          \
@@ -160,9 +154,10 @@ grpc::Status DirectoryServiceImpl::SearchUsers(grpc::ServerContext*, const v1::S
                                                v1::SearchUsersResponse* resp) {
   SASE_RETURN_IF_INVALID(CheckTenant(req->tenant_id()));
   SASE_ASSIGN_OR_GRPC(idp, CheckIdp(req->idp_id(), false));
-  size_t chars = Utf8Length(req->query());
+  const int64_t chars = common::Utf8Length(req->query());
+  if (chars < 0) return Invalid("query: not valid UTF-8");
   if (chars == 0) return Invalid("query: required");
-  if (chars > static_cast<size_t>(kMaxQueryChars)) {
+  if (chars > kMaxQueryChars) {
     return Invalid(absl::StrCat("query: longer than ", kMaxQueryChars, " characters"));
   }
   SASE_ASSIGN_OR_GRPC(page_size, common::ResolvePageSize(req->page_size(), 20, 200));

@@ -8,13 +8,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/validation.h"
 
 namespace sase::sync_worker {
 
-// Decodes strict UTF-8 (no overlongs, surrogates or values above U+10FFFF). False on malformed input.
-bool DecodeUtf8(std::string_view s, std::u32string* out);
-// Number of code points, or -1 when s is not valid UTF-8.
-int64_t Utf8Length(std::string_view s);
+using common::DecodeUtf8;
+using common::Utf8Length;
 // CJK Unified Ideographs (the basic block and extensions A–H).
 bool IsChineseCharacter(char32_t c);
 
