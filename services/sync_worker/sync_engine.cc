@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <random>
@@ -13,15 +12,12 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "dingtalk/error.h"
 #include "store/directory_reader.h"
 #include "store/directory_writer.h"
 #include "sync_worker/apply_sink.h"
-#include "sync_worker/deletion_guard.h"
 #include "sync_worker/lease_heartbeat.h"
 #include "sync_worker/run_state.h"
 #include "sync_worker/snapshot_fetcher.h"
@@ -339,7 +335,7 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
 
     const DeletionGuardSettings guard =
         ResolveDeletionGuard(src->record.deletion_max_departures, src->record.deletion_max_percent,
-                             {options_.default_max_departures, options_.default_max_departure_percent});
+                             options_.deletion_guard);
     const bool trip = HoldDepartures(static_cast<int64_t>(directory_users_before),
                                      static_cast<int64_t>(departed.size()), guard);
     if (trip) {

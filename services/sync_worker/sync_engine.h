@@ -36,6 +36,7 @@
 #include "sase/dingtalk/v1/sync.pb.h"
 #include "store/pg_pool.h"
 #include "store/secret_box.h"
+#include "sync_worker/deletion_guard.h"
 #include "sync_worker/source_config.h"
 #include "sync_worker/sync_run_store.h"
 
@@ -55,8 +56,7 @@ struct SyncEngineOptions {
   int department_workers = 8;
   int user_workers = 8;
   int apply_batch = 1000;
-  int default_max_departures = 500;
-  double default_max_departure_percent = 10;
+  DeletionGuardSettings deletion_guard;  // when the source sets no thresholds of its own
 };
 
 // Builds a DingTalk client for a source (the composition root decides the base URLs, rate
