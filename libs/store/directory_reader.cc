@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace sase::store {
 namespace dir_internal {
@@ -576,6 +577,23 @@ absl::StatusOr<SourceBaseline> DirectoryReader::ReadSourceBaseline(const std::st
       b.departments.emplace_back(row[0].as<int64_t>(), row[1].as<int>());
     }
     return b;
+  });
+}
+
+absl::StatusOr<std::vector<int64_t>> DirectoryReader::PresentDepartments(const std::string& tenant,
+                                                                         const std::string& idp,
+                                                                         const std::vector<int64_t>& dept_ids) {
+  using Out = std::vector<int64_t>;
+  if (dept_ids.empty()) return Out{};
+  return pool_.Run<Out>([&](pqxx::connection& c) -> absl::StatusOr<Out> {
+    pqxx::read_transaction tx(c);
+    Out out;
+    for (const auto& row : tx.exec_params("SELECT dept_id FROM departments WHERE tenant_id = $1 AND idp_id = $2::uuid"
+                                          " AND dept_id = ANY($3::bigint[])",
+                                          tenant, idp, absl::StrCat("{", absl::StrJoin(dept_ids, ","), "}"))) {
+      out.push_back(row[0].as<int64_t>());
+    }
+    return out;
   });
 }
 

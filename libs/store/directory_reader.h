@@ -118,6 +118,11 @@ class DirectoryReader {
   // One consistent read (one snapshot) of the source's baseline.
   absl::StatusOr<SourceBaseline> ReadSourceBaseline(const std::string& tenant, const std::string& idp);
 
+  // ---- For the event processor. ----
+  // Those of `dept_ids` the directory holds for the source.
+  absl::StatusOr<std::vector<int64_t>> PresentDepartments(const std::string& tenant, const std::string& idp,
+                                                          const std::vector<int64_t>& dept_ids);
+
  private:
   PgPool& pool_;
 };

@@ -52,15 +52,7 @@ class DirectoryWriterPgTest : public ::testing::Test {
   }
 
   std::string CreateIdp(const std::string& tenant, const std::string& name) {
-    pqxx::connection c(db_->dsn());
-    pqxx::work tx(c);
-    std::string id = tx.exec_params1(
-                           "INSERT INTO identity_sources (tenant_id, name, status, dingtalk_type, sync_cycle_hours)"
-                           " VALUES ($1, $2, 1, 1, 24) RETURNING idp_id::text",
-                           tenant, name)[0]
-                         .c_str();
-    tx.commit();
-    return id;
+    return testing::InsertBareSource(db_->dsn(), tenant, name);
   }
 
   int64_t Count(const std::string& sql) {

@@ -183,6 +183,30 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Get(const std::st
   });
 }
 
+absl::StatusOr<IdentitySourceWithSecret> IdentitySourceRepository::GetWithAppSecret(const std::string& tenant_id,
+                                                                                  const std::string& idp_id) {
+  RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  return pool_.Run<IdentitySourceWithSecret>([&](pqxx::connection& c) -> absl::StatusOr<IdentitySourceWithSecret> {
+    pqxx::read_transaction tx(c);
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", kColumns,
+                     ", app_secret_enc FROM identity_sources WHERE tenant_id = $1 AND idp_id = $2::uuid"),
+        tenant_id, idp_id);
+    if (r.empty()) return NotFound(idp_id);
+    IdentitySourceWithSecret out;
+    ASSIGN_OR_RETURN(out.record, RecordFromRow(r[0]));
+    const pqxx::field envelope = r[0][r[0].size() - 1];
+    if (!envelope.is_null()) {
+      absl::StatusOr<std::string> secret =
+          box_.Open(pqxx::binarystring(envelope).str(), SecretBox::Aad(tenant_id, idp_id, "app_secret"));
+      if (!secret.ok()) return absl::InternalError("identity source app_secret cannot be decrypted");
+      out.app_secret = std::move(*secret);
+    }
+    return out;
+  });
+}
+
 absl::StatusOr<IdentitySourcePage> IdentitySourceRepository::List(const std::string& tenant_id, int page_size,
                                                                   const std::string& page_token) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));

@@ -4,7 +4,8 @@
 //
 // Secrets (app_secret, aes_key, token) are stored only as SecretBox envelopes bound to
 // (tenant_id, idp_id, column). Reads never return them: a set secret reads as kSecretMask with its
-// *_set flag true. Only GetCallbackKeys decrypts (aes_key and token, for ingress).
+// *_set flag true. Only GetCallbackKeys (aes_key and token, for ingress) and GetWithAppSecret
+// (the AppSecret, for sync_worker's DingTalk calls) decrypt.
 //
 // Create, Update and Delete append a change_log row (kChangeIdentitySourceUpdated / Deleted, empty
 // payload, origin "admin") in the same transaction and NOTIFY watchers.
@@ -92,6 +93,13 @@ struct CallbackKeysRecord {
   int64_t version = 0;
 };
 
+// One source with its decrypted AppSecret (internal: sync_worker only, never logged or returned
+// over the API). Record and secret come from the same row version.
+struct IdentitySourceWithSecret {
+  IdentitySourceRecord record;  // secrets masked
+  std::string app_secret;       // "" when unset
+};
+
 struct IdentitySourcePage {
   std::vector<IdentitySourceRecord> items;
   std::string next_page_token;  // "" on the last page
@@ -118,6 +126,10 @@ class IdentitySourceRepository {
                                               int64_t expected_version, const Mutator& mutate);
   // Deletes the source; users, departments, runs and inbox rows cascade. NOT_FOUND when absent.
   absl::Status Delete(const std::string& tenant_id, const std::string& idp_id);
+
+  // Get plus the decrypted AppSecret, in one read. NOT_FOUND as Get; INTERNAL when the envelope
+  // does not open (wrong key-encryption key), without naming the secret.
+  absl::StatusOr<IdentitySourceWithSecret> GetWithAppSecret(const std::string& tenant_id, const std::string& idp_id);
 
   // The idp_id alone names the source (the push URL carries nothing else). NOT_FOUND when absent.
   absl::StatusOr<CallbackKeysRecord> GetCallbackKeys(const std::string& idp_id);

@@ -1,6 +1,6 @@
 #pragma once
-// The event inbox (table event_inbox): verified, decrypted DingTalk events handed over by ingress,
-// deduplicated on (idp_id, dedupe_key). Submit returns only after commit.
+// Group commit in front of the event inbox (store/event_inbox_repository.h): verified, decrypted
+// DingTalk events handed over by ingress. Submit returns only after commit.
 //
 // Group commit: concurrent Submit calls are gathered into one transaction (one ownership check,
 // one multi-row INSERT, one commit) by whichever caller finds no batch in flight; the others wait
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "store/event_inbox_repository.h"
 #include "store/pg_pool.h"
 
 namespace prometheus {
@@ -27,20 +28,8 @@ class Histogram;
 
 namespace sase::sync_worker {
 
-struct InboxEvent {
-  std::string dedupe_key;
-  std::string event_type;
-  int64_t event_time_ms = 0;
-  std::vector<std::string> user_ids;
-  std::vector<int64_t> department_ids;
-  std::string payload_json;
-};
-
-struct SubmitResult {
-  int accepted = 0;    // newly stored
-  int duplicates = 0;  // dedupe key already present (or repeated within the batch)
-  std::vector<bool> duplicate;  // per submitted event, in order
-};
+using InboxEvent = store::InboxEvent;
+using SubmitResult = store::InboxInsertResult;
 
 class EventInbox {
  public:
@@ -58,7 +47,7 @@ class EventInbox {
   absl::StatusOr<SubmitResult> Submit(const std::string& tenant_id, const std::string& idp_id,
                                       const std::vector<InboxEvent>& events);
 
-  // Events not yet processed (state 0).
+  // Events not yet processed (PENDING).
   absl::StatusOr<int64_t> PendingCount();
 
  private:
@@ -66,7 +55,7 @@ class EventInbox {
   void RunBatch(std::vector<std::shared_ptr<Pending>> batch);
   void RefreshLoop();
 
-  store::PgPool& pool_;
+  store::EventInboxRepository repo_;
   Options options_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -21,15 +21,7 @@ class EventInboxPgTest : public ::testing::Test {
     o.dsn = db_->dsn();
     o.size = 4;
     pool_ = *store::PgPool::Create(o);
-    pqxx::connection c(db_->dsn());
-    pqxx::work tx(c);
-    for (const char* t : {"acme", "other"}) {
-      idp_[t] = tx.exec_params1("INSERT INTO identity_sources (tenant_id, name, status, dingtalk_type, "
-                                "sync_cycle_hours) VALUES ($1, 'src', 1, 1, 24) RETURNING idp_id::text",
-                                std::string(t))[0]
-                    .c_str();
-    }
-    tx.commit();
+    for (const char* t : {"acme", "other"}) idp_[t] = store::testing::InsertBareSource(db_->dsn(), t);
   }
   int Rows() {
     pqxx::connection c(db_->dsn());

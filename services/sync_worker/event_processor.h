@@ -26,9 +26,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "store/event_inbox_repository.h"
 #include "store/pg_pool.h"
-#include "store/secret_box.h"
-#include "sync_worker/sync_engine.h"
+#include "sync_worker/source_config.h"
 
 namespace prometheus {
 class Registry;
@@ -51,8 +51,9 @@ struct EventProcessorOptions {
 
 class EventProcessor {
  public:
-  EventProcessor(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory,
-                 prometheus::Registry* registry, EventProcessorOptions options = {});
+  // `sources` is shared with the full sync (one client, one token cache per source version).
+  EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry,
+                 EventProcessorOptions options = {});
   ~EventProcessor();
 
   void Start();
@@ -64,27 +65,24 @@ class EventProcessor {
 
  private:
   struct Metrics;
-  struct Claimed;
   struct Breaker {
     absl::Time open_until = absl::InfinitePast();
     absl::Duration next_pause = absl::ZeroDuration();
   };
-  // Applies one source's rows. `recheck` gets the ids of user_leave_org rows whose user DingTalk
+  // Applies one source's rows: re-fetch what they name, keep what lies in the sync scope
+  // (scope_check.h), write it. `recheck` gets the ids of user_leave_org rows whose user DingTalk
   // still returns (read-after-write lag, or a rejoin): they are looked at again a few times.
-  absl::Status ProcessSource(const std::string& tenant, const std::string& idp, std::vector<Claimed>& rows,
-                             std::set<int64_t>* recheck);
+  absl::Status ProcessSource(const std::string& tenant, const std::string& idp,
+                             const std::vector<store::ClaimedEvent>& rows, std::set<int64_t>* recheck);
   // After a pass over one source's rows: opens (or extends) the breaker on an unreachable
   // DingTalk, closes it on success.
   void UpdateBreaker(const std::string& idp, const absl::Status& st);
 
   store::PgPool& pool_;
-  const store::SecretBox& box_;
-  ClientFactory factory_;
+  store::EventInboxRepository inbox_;
+  SourceClients& sources_;
   EventProcessorOptions options_;
   std::unique_ptr<Metrics> metrics_;
-  // One client per (idp, source version): its token cache survives between passes; an update of
-  // the source (new AppSecret) gets a new client.
-  std::map<std::string, std::pair<int64_t, std::shared_ptr<dingtalk::Client>>> clients_;
   std::map<std::string, Breaker> breakers_;  // by idp; guarded by breaker_mu_
   std::mutex breaker_mu_;
   std::mutex mu_;

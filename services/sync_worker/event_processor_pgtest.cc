@@ -44,7 +44,8 @@ class EventProcessorPgTest : public testing::StoreTest {
     sim_opts_ = o;
     idp_ = CreateSource("events");
     ASSERT_FALSE(idp_.empty());
-    processor_ = std::make_unique<EventProcessor>(*pool_, *box_, Factory(), &registry_,
+    clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
+    processor_ = std::make_unique<EventProcessor>(*pool_, *clients_, &registry_,
                                                   EventProcessorOptions{.batch = 50,
                                                                         .max_attempts = 3,
                                                                         .breaker_pause = absl::ZeroDuration()});
@@ -119,6 +120,7 @@ class EventProcessorPgTest : public testing::StoreTest {
   dingtalk_sim::SimOptions sim_opts_;
   std::string idp_;
   prometheus::Registry registry_;
+  std::unique_ptr<SourceClients> clients_;
   std::unique_ptr<EventProcessor> processor_;
   std::unique_ptr<httplib::Client> admin_;
   int clients_made_ = 0;
@@ -306,12 +308,11 @@ TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
 // fetched, even for rows that are due), counted and logged; after the pause one batch is tried again.
 TEST_F(EventProcessorPgTest, UnreachableSourceIsPausedThenTriedAgain) {
   std::string a = Org()["users"][0]["userid"];
-  ClientFactory factory = Factory();
   sim_.reset();  // DingTalk unreachable
   processor_.reset();
   prometheus::Registry registry;
   processor_ = std::make_unique<EventProcessor>(
-      *pool_, *box_, factory, &registry,
+      *pool_, *clients_, &registry,
       EventProcessorOptions{.batch = 50, .max_attempts = 10, .breaker_pause = absl::Milliseconds(400)});
   auto attempts = [&] {
     pqxx::connection c(db_->dsn());

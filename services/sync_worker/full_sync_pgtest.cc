@@ -120,8 +120,9 @@ class FullSyncTest : public testing::StoreTest {
   }
 
   void StartServices() {
-    engine_ = std::make_unique<SyncEngine>(*pool_, *box_, Factory(), TestRegistry().get(), EngineOptions("worker-a"));
-    probe_ = std::make_unique<SourceProbe>(*engine_);
+    clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
+    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, TestRegistry().get(), EngineOptions("worker-a"));
+    probe_ = std::make_unique<SourceProbe>(*clients_);
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
         *sources_, *fields_, IdentitySourceServiceImpl::Options{.public_host = "", .probe = probe_.get()});
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, engine_.get());
@@ -359,6 +360,8 @@ class FullSyncTest : public testing::StoreTest {
   int source_counter_ = 0;
   std::unique_ptr<dingtalk_sim::SimServer> sim_;
   dingtalk_sim::SimOptions sim_opts_;
+  std::unique_ptr<SourceClients> clients_;
+  std::unique_ptr<SourceClients> clients_b_;  // worker B is another process: its own clients
   std::unique_ptr<SyncEngine> engine_;
   std::unique_ptr<SyncEngine> engine_b_;
   std::unique_ptr<SourceProbe> probe_;
@@ -637,7 +640,8 @@ TEST_F(FullSyncTest, KilledRunIsTakenOverAndCompletes) {
   SimPost("/admin/faults", {{"latency_ms", 0}});
 
   // Worker B takes the run over once the lease has expired.
-  engine_b_ = std::make_unique<SyncEngine>(*pool_, *box_, Factory(), nullptr, EngineOptions("worker-b"));
+  clients_b_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
+  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, nullptr, EngineOptions("worker-b"));
   engine_b_->PollOnce();
   EXPECT_EQ(engine_b_->active_runs(), 0) << "lease not yet expired";
   engine_b_->Start();
@@ -669,7 +673,7 @@ TEST_F(FullSyncTest, DepartmentsOnlyRunAndScheduledClaim) {
                    idp);
     w.commit();
   }
-  SyncRunStore store(*pool_);
+  store::SyncRunRepository store(*pool_);
   auto a = store.ClaimScheduled("w1", absl::Seconds(30));
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(a->has_value());

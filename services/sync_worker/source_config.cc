@@ -1,27 +1,28 @@
 #include "sync_worker/source_config.h"
 
-#include "common/status_macros.h"
+#include <utility>
 
 namespace sase::sync_worker {
 
-absl::StatusOr<SourceConfig> SourceConfigLoader::Load(const std::string& tenant, const std::string& idp_id) {
-  SourceConfig out;
-  ASSIGN_OR_RETURN(out.record, repo_.Get(tenant, idp_id));
-  ASSIGN_OR_RETURN(std::string envelope, pool_.Run<std::string>([&](pqxx::connection& c) -> absl::StatusOr<std::string> {
-    pqxx::read_transaction tx(c);
-    pqxx::result r = tx.exec_params(
-        "SELECT app_secret_enc FROM identity_sources WHERE tenant_id = $1 AND idp_id = $2::uuid", tenant, idp_id);
-    if (r.empty()) return absl::NotFoundError("identity source " + idp_id + " not found");
-    if (r[0][0].is_null()) return std::string();
-    pqxx::binarystring b(r[0][0]);
-    return b.str();
-  }));
-  if (!envelope.empty()) {
-    absl::StatusOr<std::string> secret = box_.Open(envelope, store::SecretBox::Aad(tenant, idp_id, "app_secret"));
-    if (!secret.ok()) return absl::InternalError("identity source app_secret cannot be decrypted");
-    out.app_secret = std::move(*secret);
-  }
-  return out;
+SourceClients::SourceClients(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory)
+    : repo_(pool, box), factory_(std::move(factory)) {}
+
+absl::StatusOr<SourceConfig> SourceClients::Load(const std::string& tenant, const std::string& idp_id) {
+  return repo_.GetWithAppSecret(tenant, idp_id);
+}
+
+absl::StatusOr<std::shared_ptr<dingtalk::Client>> SourceClients::ClientFor(const SourceConfig& src) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = clients_.find(src.record.idp_id);
+  if (it != clients_.end() && it->second.first == src.record.version) return it->second.second;
+  absl::StatusOr<std::shared_ptr<dingtalk::Client>> c = factory_(src);
+  if (!c.ok()) return c.status();
+  clients_[src.record.idp_id] = {src.record.version, *c};
+  return *c;
+}
+
+absl::StatusOr<std::shared_ptr<dingtalk::Client>> SourceClients::FreshClient(const SourceConfig& src) const {
+  return factory_(src);
 }
 
 }  // namespace sase::sync_worker

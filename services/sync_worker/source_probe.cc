@@ -4,6 +4,7 @@
 #include "common/status_macros.h"
 #include "common/validation.h"
 #include "dingtalk/error.h"
+#include "sync_worker/sync_engine.h"
 
 namespace sase::sync_worker {
 namespace {
@@ -32,7 +33,7 @@ absl::Status SourceProbe::TestConnectivity(const pb::TestConnectivityRequest& re
                                            pb::TestConnectivityResponse* resp) {
   RETURN_IF_ERROR(common::ValidateTenantId(req.tenant_id()));
   RETURN_IF_ERROR(common::ValidateUuid("idp_id", req.idp_id()));
-  ASSIGN_OR_RETURN(SourceConfig src, engine_.sources().Load(req.tenant_id(), req.idp_id()));
+  ASSIGN_OR_RETURN(SourceConfig src, sources_.Load(req.tenant_id(), req.idp_id()));
   resp->set_ok(false);
   if (src.record.app_key.empty() || src.app_secret.empty()) {
     pb::ConnectivityStep* step = resp->add_steps();
@@ -41,7 +42,7 @@ absl::Status SourceProbe::TestConnectivity(const pb::TestConnectivityRequest& re
     step->set_detail("the identity source has no AppKey/AppSecret");
     return absl::OkStatus();
   }
-  absl::StatusOr<std::shared_ptr<dingtalk::Client>> client = engine_.ClientFor(src, /*fresh=*/true);
+  absl::StatusOr<std::shared_ptr<dingtalk::Client>> client = sources_.FreshClient(src);
   if (!client.ok()) {
     Step(resp, "token", [&] { return client.status(); });
     return absl::OkStatus();
@@ -65,11 +66,11 @@ absl::Status SourceProbe::ListSourceDepartments(const pb::ListSourceDepartmentsR
     return absl::InvalidArgumentError("parent_department_id: must be 0 (the root) or a department id");
   }
   const int64_t parent = req.parent_department_id() == 0 ? dingtalk::kRootDeptId : req.parent_department_id();
-  ASSIGN_OR_RETURN(SourceConfig src, engine_.sources().Load(req.tenant_id(), req.idp_id()));
+  ASSIGN_OR_RETURN(SourceConfig src, sources_.Load(req.tenant_id(), req.idp_id()));
   if (src.record.app_key.empty() || src.app_secret.empty()) {
     return absl::FailedPreconditionError("app_secret: the identity source has no AppKey/AppSecret");
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<dingtalk::Client> client, engine_.ClientFor(src, /*fresh=*/false));
+  ASSIGN_OR_RETURN(std::shared_ptr<dingtalk::Client> client, sources_.ClientFor(src));
   const dingtalk::CallOptions call = dingtalk::CallOptions::Interactive();
   absl::StatusOr<std::vector<dingtalk::Department>> children = client->ListSubDepartments(parent, call);
   if (!children.ok()) {

@@ -5,13 +5,13 @@
 
 #include "absl/status/status.h"
 #include "sase/dingtalk/v1/identity_source.pb.h"
-#include "sync_worker/sync_engine.h"
+#include "sync_worker/source_config.h"
 
 namespace sase::sync_worker {
 
 class SourceProbe {
  public:
-  explicit SourceProbe(SyncEngine& engine) : engine_(engine) {}
+  explicit SourceProbe(SourceClients& sources) : sources_(sources) {}
 
   // INVALID_ARGUMENT / NOT_FOUND for the request; DingTalk failures are reported in the steps.
   absl::Status TestConnectivity(const ::sase::dingtalk::v1::TestConnectivityRequest& req,
@@ -21,7 +21,7 @@ class SourceProbe {
                                      ::sase::dingtalk::v1::ListSourceDepartmentsResponse* resp);
 
  private:
-  SyncEngine& engine_;
+  SourceClients& sources_;
 };
 
 }  // namespace sase::sync_worker

@@ -90,9 +90,9 @@ struct SyncEngine::Metrics {
   prometheus::Gauge& last_success;
 };
 
-SyncEngine::SyncEngine(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory,
-                       prometheus::Registry* registry, SyncEngineOptions options)
-    : pool_(pool), sources_(pool, box), runs_(pool), factory_(std::move(factory)), options_(std::move(options)) {
+SyncEngine::SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry,
+                       SyncEngineOptions options)
+    : pool_(pool), sources_(sources), runs_(pool), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultOwner();
   if (registry != nullptr) metrics_ = std::make_unique<Metrics>(*registry);
 }
@@ -135,7 +135,7 @@ void SyncEngine::PollLoop() {
 
 void SyncEngine::PollOnce() {
   while (!stop_flag_.load() && active_runs_.load() < options_.max_concurrent_runs) {
-    absl::StatusOr<std::optional<SyncRunRecord>> r = runs_.ClaimExpired(options_.owner, options_.lease);
+    absl::StatusOr<std::optional<store::SyncRunRecord>> r = runs_.ClaimExpired(options_.owner, options_.lease);
     if (!r.ok()) {
       common::LogWarn("sync run takeover failed", {{"reason", std::string(r.status().message())}});
       break;
@@ -146,7 +146,7 @@ void SyncEngine::PollOnce() {
   }
   if (!options_.scheduler_enabled) return;
   while (!stop_flag_.load() && active_runs_.load() < options_.max_concurrent_runs) {
-    absl::StatusOr<std::optional<SyncRunRecord>> r = runs_.ClaimScheduled(options_.owner, options_.lease);
+    absl::StatusOr<std::optional<store::SyncRunRecord>> r = runs_.ClaimScheduled(options_.owner, options_.lease);
     if (!r.ok()) {
       common::LogWarn("scheduler claim failed", {{"reason", std::string(r.status().message())}});
       break;
@@ -160,7 +160,7 @@ void SyncEngine::PollOnce() {
 absl::StatusOr<v1::SyncRun> SyncEngine::StartManual(const std::string& tenant, const std::string& idp_id,
                                                     bool departments_only) {
   if (stop_flag_.load()) return absl::UnavailableError("sync_worker is shutting down");
-  absl::StatusOr<SyncRunRecord> r = runs_.CreateManual(tenant, idp_id, departments_only, options_.owner,
+  absl::StatusOr<store::SyncRunRecord> r = runs_.CreateManual(tenant, idp_id, departments_only, options_.owner,
                                                        options_.lease);
   if (!r.ok()) return r.status();
   v1::SyncRun out = r->run;
@@ -169,7 +169,7 @@ absl::StatusOr<v1::SyncRun> SyncEngine::StartManual(const std::string& tenant, c
 }
 
 absl::StatusOr<v1::SyncRun> SyncEngine::ApproveDeletions(const std::string& tenant, const std::string& run_id) {
-  absl::StatusOr<SyncRunRecord> r = runs_.ApproveDeletions(tenant, run_id);
+  absl::StatusOr<store::SyncRunRecord> r = runs_.ApproveDeletions(tenant, run_id);
   if (!r.ok()) return r.status();
   if (metrics_) {
     metrics_->Objects("user", "departed", static_cast<int64_t>(r->held_userids.size()));
@@ -180,18 +180,7 @@ absl::StatusOr<v1::SyncRun> SyncEngine::ApproveDeletions(const std::string& tena
   return r->run;
 }
 
-absl::StatusOr<std::shared_ptr<dingtalk::Client>> SyncEngine::ClientFor(const SourceConfig& src, bool fresh) {
-  if (fresh) return factory_(src);
-  std::lock_guard<std::mutex> lock(clients_mu_);
-  auto it = clients_.find(src.record.idp_id);
-  if (it != clients_.end() && it->second.first == src.record.version) return it->second.second;
-  absl::StatusOr<std::shared_ptr<dingtalk::Client>> c = factory_(src);
-  if (!c.ok()) return c.status();
-  clients_[src.record.idp_id] = {src.record.version, *c};
-  return *c;
-}
-
-void SyncEngine::Launch(SyncRunRecord run) {
+void SyncEngine::Launch(store::SyncRunRecord run) {
   active_runs_.fetch_add(1);
   std::lock_guard<std::mutex> lock(mu_);
   // Reap finished threads (they only finish once active_runs_ was decremented; join is quick).
@@ -243,7 +232,7 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
                    {"api_calls", counts.api_calls()}});
 }
 
-void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop) {
+void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool>& stop) {
   const v1::SyncRun& run = rec.run;
   const std::string& run_id = run.run_id();
   const std::string& tenant = run.tenant_id();
@@ -277,7 +266,7 @@ void SyncEngine::Execute(const SyncRunRecord& rec, const std::atomic<bool>& stop
   if (src->app_secret.empty() || src->record.app_key.empty()) {
     return finish(v1::FAILED, "bad_credentials", "the identity source has no AppKey/AppSecret", {});
   }
-  absl::StatusOr<std::shared_ptr<dingtalk::Client>> client = ClientFor(*src, false);
+  absl::StatusOr<std::shared_ptr<dingtalk::Client>> client = sources_.ClientFor(*src);
   if (!client.ok()) return fail(client.status());
 
   // What the directory holds before the run: the departure diff is taken against it once the

@@ -11,7 +11,7 @@
 // Memory: the worker keeps a few batches of users in flight plus the ids of what it has seen (for
 // the departure diff), never the whole snapshot.
 //
-// Crash safety: a run is leased (sync_run_store.h) and its heartbeat renews the lease and persists
+// Crash safety: a run is leased (store/sync_run_repository.h) and its heartbeat renews the lease and persists
 // progress every progress_interval. A worker that dies leaves the lease to expire; any replica's
 // poller then takes the run over and restarts it from the beginning. Applying is idempotent
 // (content-hash upserts), nothing is departed or deleted before a fetch completed, and the run
@@ -22,9 +22,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,10 +33,9 @@
 #include "dingtalk/client.h"
 #include "sase/dingtalk/v1/sync.pb.h"
 #include "store/pg_pool.h"
-#include "store/secret_box.h"
 #include "sync_worker/deletion_guard.h"
 #include "sync_worker/source_config.h"
-#include "sync_worker/sync_run_store.h"
+#include "store/sync_run_repository.h"
 
 namespace prometheus {
 class Registry;
@@ -59,10 +56,6 @@ struct SyncEngineOptions {
   DeletionGuardSettings deletion_guard;  // when the source sets no thresholds of its own
 };
 
-// Builds a DingTalk client for a source (the composition root decides the base URLs, rate
-// limiter and metrics). Called once per source version; clients are cached.
-using ClientFactory = std::function<absl::StatusOr<std::shared_ptr<dingtalk::Client>>(const SourceConfig&)>;
-
 // "bad_credentials", "missing_permission", ... for a DingTalk failure (ConnectivityStep.reason).
 std::string FailureReason(const absl::Status& s);
 // Human-readable, secret-free detail (names the missing permission point).
@@ -70,8 +63,8 @@ std::string FailureDetail(const absl::Status& s);
 
 class SyncEngine {
  public:
-  SyncEngine(store::PgPool& pool, const store::SecretBox& box, ClientFactory factory, prometheus::Registry* registry,
-             SyncEngineOptions options);
+  // `sources` is shared with the event processor and the probe (one client per source version).
+  SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry, SyncEngineOptions options);
   ~SyncEngine();
   SyncEngine(const SyncEngine&) = delete;
   SyncEngine& operator=(const SyncEngine&) = delete;
@@ -89,31 +82,24 @@ class SyncEngine {
                                                             bool departments_only);
   absl::StatusOr<::sase::dingtalk::v1::SyncRun> ApproveDeletions(const std::string& tenant,
                                                                  const std::string& run_id);
-  SyncRunStore& runs() { return runs_; }
-  SourceConfigLoader& sources() { return sources_; }
-  // A fresh client (never cached) for the connectivity test, or the cached one.
-  absl::StatusOr<std::shared_ptr<dingtalk::Client>> ClientFor(const SourceConfig& src, bool fresh);
+  store::SyncRunRepository& runs() { return runs_; }
   const std::string& owner() const { return options_.owner; }
   int active_runs() const { return active_runs_.load(); }
 
  private:
   struct Metrics;
-  void Launch(SyncRunRecord run);
-  void Execute(const SyncRunRecord& run, const std::atomic<bool>& stop);
+  void Launch(store::SyncRunRecord run);
+  void Execute(const store::SyncRunRecord& run, const std::atomic<bool>& stop);
   // Metrics and the "sync run finished" log line of a run whose final state has been written.
   void ReportFinished(const dingtalk::v1::SyncRun& run, int state, const std::string& failure_reason,
                       const dingtalk::v1::SyncCounts& counts, absl::Time started) const;
   void PollLoop();
 
   store::PgPool& pool_;
-  SourceConfigLoader sources_;
-  SyncRunStore runs_;
-  ClientFactory factory_;
+  SourceClients& sources_;
+  store::SyncRunRepository runs_;
   SyncEngineOptions options_;
   std::unique_ptr<Metrics> metrics_;
-
-  std::mutex clients_mu_;
-  std::map<std::string, std::pair<int64_t, std::shared_ptr<dingtalk::Client>>> clients_;  // idp -> version, client
 
   std::mutex mu_;
   std::condition_variable cv_;

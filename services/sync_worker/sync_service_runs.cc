@@ -31,7 +31,7 @@ grpc::Status SyncServiceImpl::GetSyncRun(grpc::ServerContext*, const pb::GetSync
   absl::Status s = [&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("run_id", req->run_id()));
-    ASSIGN_OR_RETURN(SyncRunRecord r, engine_->runs().Get(req->tenant_id(), req->run_id()));
+    ASSIGN_OR_RETURN(store::SyncRunRecord r, engine_->runs().Get(req->tenant_id(), req->run_id()));
     *resp = std::move(r.run);
     return absl::OkStatus();
   }();
@@ -45,7 +45,7 @@ grpc::Status SyncServiceImpl::ListSyncRuns(grpc::ServerContext*, const pb::ListS
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     if (!req->idp_id().empty()) RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     ASSIGN_OR_RETURN(int size, common::ResolvePageSize(req->page_size(), 20, 200));
-    ASSIGN_OR_RETURN(SyncRunPage page, engine_->runs().List(req->tenant_id(), req->idp_id(), size, req->page_token()));
+    ASSIGN_OR_RETURN(store::SyncRunPage page, engine_->runs().List(req->tenant_id(), req->idp_id(), size, req->page_token()));
     for (auto& r : page.runs) *resp->add_runs() = std::move(r);
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();

@@ -29,10 +29,8 @@ ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Regist
   };
 }
 
-std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
-                                           const store::SecretBox& box, prometheus::Registry& registry,
-                                           ClientFactory factory) {
-  if (factory == nullptr) factory = MakeClientFactory(settings, registry);
+std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool, SourceClients& sources,
+                                           prometheus::Registry& registry) {
   SyncEngineOptions opts;
   opts.lease = absl::Seconds(settings.sync_lease_seconds);
   opts.poll_interval = absl::Milliseconds(settings.sync_poll_ms);
@@ -41,7 +39,7 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
   opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.department_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
-  return std::make_unique<SyncEngine>(pool, box, std::move(factory), &registry, std::move(opts));
+  return std::make_unique<SyncEngine>(pool, sources, &registry, std::move(opts));
 }
 
 }  // namespace sase::sync_worker

@@ -6,7 +6,6 @@
 #include <memory>
 
 #include "store/pg_pool.h"
-#include "store/secret_box.h"
 #include "sync_worker/sync_config.h"
 #include "sync_worker/sync_engine.h"
 
@@ -19,9 +18,8 @@ namespace sase::sync_worker {
 // HttpClients for identity sources, sharing one process-wide rate limiter and the registry.
 ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry);
 
-// `factory` null: one made by MakeClientFactory.
-std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool,
-                                           const store::SecretBox& box, prometheus::Registry& registry,
-                                           ClientFactory factory = nullptr);
+// The engine with the options of `settings`, on the process's shared SourceClients.
+std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool, SourceClients& sources,
+                                           prometheus::Registry& registry);
 
 }  // namespace sase::sync_worker

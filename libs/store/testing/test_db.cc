@@ -22,6 +22,17 @@ std::string WithDatabase(const std::string& uri, const std::string& db) {
   return base.substr(0, slash + 1) + db + query;
 }
 
+std::string InsertBareSource(const std::string& dsn, const std::string& tenant, const std::string& name) {
+  pqxx::connection c(dsn);
+  pqxx::work tx(c);
+  std::string id = tx.exec_params1("INSERT INTO identity_sources (tenant_id, name, status, dingtalk_type, "
+                                   "sync_cycle_hours) VALUES ($1, $2, 1, 1, 24) RETURNING idp_id::text",
+                                   tenant, name)[0]
+                       .c_str();
+  tx.commit();
+  return id;
+}
+
 std::string TestDatabase::AdminDsn() {
   const char* v = std::getenv("SASE_TEST_PG_DSN");
   return v == nullptr ? "" : v;

@@ -33,6 +33,10 @@ class TestDatabase {
   std::string admin_dsn_, name_, dsn_;
 };
 
+// An ENABLED identity source row with defaults only (no credentials), for tests of the tables
+// that reference it; its idp_id.
+std::string InsertBareSource(const std::string& dsn, const std::string& tenant, const std::string& name = "src");
+
 // Replaces the database name of a postgresql:// URI.
 std::string WithDatabase(const std::string& uri, const std::string& db);
 

@@ -1,5 +1,6 @@
 #pragma once
-// Sync runs in PostgreSQL (table sync_runs, migrations 001 + 004). Runs are claimed through a
+// Sync runs in PostgreSQL (table sync_runs, migrations 001 + 004), and the scheduler's next_sync_at
+// of identity sources. Runs are claimed through a
 // lease (lease_owner, lease_expires_at): the owner renews it with Heartbeat; once it has expired,
 // ClaimExpired lets any replica take the run over (it restarts from the beginning, which is safe
 // because applying a snapshot is idempotent). At most one unfinished run (PENDING, FETCHING,
@@ -15,7 +16,12 @@
 #include "sase/dingtalk/v1/sync.pb.h"
 #include "store/pg_pool.h"
 
-namespace sase::sync_worker {
+namespace sase::store {
+
+// sync_runs.state values (sase.dingtalk.v1.SyncRunState) of an unfinished run: PENDING, FETCHING,
+// APPLYING. The SQL predicate is also the unique partial index's (migration 001), so it is spelled
+// exactly as there.
+inline constexpr char kRunUnfinished[] = "state IN (1, 2, 3)";
 
 struct SyncRunRecord {
   ::sase::dingtalk::v1::SyncRun run;
@@ -30,9 +36,9 @@ struct SyncRunPage {
   std::string next_page_token;
 };
 
-class SyncRunStore {
+class SyncRunRepository {
  public:
-  explicit SyncRunStore(store::PgPool& pool) : pool_(pool) {}
+  explicit SyncRunRepository(PgPool& pool) : pool_(pool) {}
 
   // A PENDING manual run leased to `owner`. NOT_FOUND when the source is not the tenant's;
   // FAILED_PRECONDITION when the source already has an unfinished run.
@@ -74,7 +80,7 @@ class SyncRunStore {
   absl::StatusOr<SyncRunRecord> ApproveDeletions(const std::string& tenant, const std::string& run_id);
 
  private:
-  store::PgPool& pool_;
+  PgPool& pool_;
 };
 
-}  // namespace sase::sync_worker
+}  // namespace sase::store

@@ -1,4 +1,4 @@
-#include "sync_worker/sync_run_store.h"
+#include "store/sync_run_repository.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -10,7 +10,7 @@
 #include "common/validation.h"
 #include "store/directory_writer.h"
 
-namespace sase::sync_worker {
+namespace sase::store {
 namespace {
 
 namespace v1 = ::sase::dingtalk::v1;
@@ -94,9 +94,20 @@ std::string IntArray(const std::vector<int64_t>& v) {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// A PENDING run leased to owner; no row when the source already has an unfinished run (the
+// unique partial index on kRunUnfinished).
+pqxx::result InsertPendingRun(pqxx::work& tx, const std::string& idp, const std::string& tenant, v1::SyncTrigger trigger,
+                              bool departments_only, const std::string& owner, absl::Duration lease) {
+  return tx.exec_params(
+      absl::StrCat("INSERT INTO sync_runs (idp_id, tenant_id, trigger, state, departments_only, lease_owner,"
+                   " lease_expires_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')"
+                   " ON CONFLICT (idp_id) WHERE ", kRunUnfinished, " DO NOTHING RETURNING ", kColumns),
+      idp, tenant, static_cast<int>(trigger), static_cast<int>(v1::PENDING), departments_only, owner, Seconds(lease));
+}
+
 }  // namespace
 
-absl::StatusOr<SyncRunRecord> SyncRunStore::CreateManual(const std::string& tenant, const std::string& idp_id,
+absl::StatusOr<SyncRunRecord> SyncRunRepository::CreateManual(const std::string& tenant, const std::string& idp_id,
                                                          bool departments_only, const std::string& owner,
                                                          absl::Duration lease) {
   return pool_.Run<SyncRunRecord>([&](pqxx::connection& c) -> absl::StatusOr<SyncRunRecord> {
@@ -104,14 +115,7 @@ absl::StatusOr<SyncRunRecord> SyncRunStore::CreateManual(const std::string& tena
     pqxx::result src = tx.exec_params(
         "SELECT 1 FROM identity_sources WHERE tenant_id = $1 AND idp_id = $2::uuid FOR SHARE", tenant, idp_id);
     if (src.empty()) return absl::NotFoundError(absl::StrCat("identity source ", idp_id, " not found"));
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("INSERT INTO sync_runs (idp_id, tenant_id, trigger, state, departments_only, lease_owner,"
-                     " lease_expires_at)"
-                     " VALUES ($1::uuid, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')"
-                     " ON CONFLICT (idp_id) WHERE state IN (1, 2, 3) DO NOTHING RETURNING ",
-                     kColumns),
-        idp_id, tenant, static_cast<int>(v1::MANUAL), static_cast<int>(v1::PENDING), departments_only, owner,
-        Seconds(lease));
+    pqxx::result r = InsertPendingRun(tx, idp_id, tenant, v1::MANUAL, departments_only, owner, lease);
     if (r.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("identity source ", idp_id, " already has a sync run in progress"));
@@ -122,7 +126,7 @@ absl::StatusOr<SyncRunRecord> SyncRunStore::CreateManual(const std::string& tena
   });
 }
 
-absl::StatusOr<std::optional<SyncRunRecord>> SyncRunStore::ClaimScheduled(const std::string& owner,
+absl::StatusOr<std::optional<SyncRunRecord>> SyncRunRepository::ClaimScheduled(const std::string& owner,
                                                                           absl::Duration lease) {
   return pool_.Run<std::optional<SyncRunRecord>>(
       [&](pqxx::connection& c) -> absl::StatusOr<std::optional<SyncRunRecord>> {
@@ -139,14 +143,7 @@ absl::StatusOr<std::optional<SyncRunRecord>> SyncRunStore::ClaimScheduled(const 
             "UPDATE identity_sources SET next_sync_at = now() + sync_cycle_hours * (0.95 + random() * 0.1)"
             " * interval '1 hour' WHERE idp_id = $1::uuid",
             idp);
-        pqxx::result r = tx.exec_params(
-            absl::StrCat("INSERT INTO sync_runs (idp_id, tenant_id, trigger, state, departments_only, lease_owner,"
-                         " lease_expires_at)"
-                         " VALUES ($1::uuid, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')"
-                         " ON CONFLICT (idp_id) WHERE state IN (1, 2, 3) DO NOTHING RETURNING ",
-                         kColumns),
-            idp, tenant, static_cast<int>(v1::SCHEDULED), static_cast<int>(v1::PENDING), !users, owner,
-            Seconds(lease));
+        pqxx::result r = InsertPendingRun(tx, idp, tenant, v1::SCHEDULED, !users, owner, lease);
         std::optional<SyncRunRecord> out;
         if (!r.empty()) out = FromRow(r[0]);  // else a run is in progress: this cycle is skipped
         tx.commit();
@@ -154,15 +151,15 @@ absl::StatusOr<std::optional<SyncRunRecord>> SyncRunStore::ClaimScheduled(const 
       });
 }
 
-absl::StatusOr<std::optional<SyncRunRecord>> SyncRunStore::ClaimExpired(const std::string& owner,
+absl::StatusOr<std::optional<SyncRunRecord>> SyncRunRepository::ClaimExpired(const std::string& owner,
                                                                         absl::Duration lease) {
   return pool_.Run<std::optional<SyncRunRecord>>(
       [&](pqxx::connection& c) -> absl::StatusOr<std::optional<SyncRunRecord>> {
         pqxx::work tx(c);
         pqxx::result r = tx.exec_params(
             absl::StrCat("UPDATE sync_runs SET lease_owner = $1, lease_expires_at = now() + $2 * interval '1 second',"
-                         " state = 1, attempts = attempts + 1"
-                         " WHERE run_id = (SELECT run_id FROM sync_runs WHERE state IN (1, 2, 3)"
+                         " state = ", static_cast<int>(v1::PENDING), ", attempts = attempts + 1"
+                         " WHERE run_id = (SELECT run_id FROM sync_runs WHERE ", kRunUnfinished,
                          " AND (lease_expires_at IS NULL OR lease_expires_at < now())"
                          " ORDER BY lease_expires_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED)"
                          " RETURNING ",
@@ -175,14 +172,14 @@ absl::StatusOr<std::optional<SyncRunRecord>> SyncRunStore::ClaimExpired(const st
       });
 }
 
-absl::Status SyncRunStore::Heartbeat(const std::string& run_id, const std::string& owner, absl::Duration lease,
+absl::Status SyncRunRepository::Heartbeat(const std::string& run_id, const std::string& owner, absl::Duration lease,
                                      int state, const v1::SyncProgress& progress, const v1::SyncCounts& counts) {
   return pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
     pqxx::work tx(c);
     pqxx::result r = tx.exec_params(
-        "UPDATE sync_runs SET lease_expires_at = now() + $3 * interval '1 second', state = $4,"
-        " progress = $5::jsonb, counts = $6::jsonb"
-        " WHERE run_id = $1::uuid AND lease_owner = $2 AND state IN (1, 2, 3) RETURNING 1",
+        absl::StrCat("UPDATE sync_runs SET lease_expires_at = now() + $3 * interval '1 second', state = $4,"
+                     " progress = $5::jsonb, counts = $6::jsonb"
+                     " WHERE run_id = $1::uuid AND lease_owner = $2 AND ", kRunUnfinished, " RETURNING 1"),
         run_id, owner, Seconds(lease), state, ToJson(progress), ToJson(counts));
     if (r.empty()) return absl::FailedPreconditionError(absl::StrCat("sync run ", run_id, ": lease lost"));
     tx.commit();
@@ -190,7 +187,7 @@ absl::Status SyncRunStore::Heartbeat(const std::string& run_id, const std::strin
   });
 }
 
-absl::Status SyncRunStore::Finish(const std::string& run_id, const std::string& owner, int state,
+absl::Status SyncRunRepository::Finish(const std::string& run_id, const std::string& owner, int state,
                                   const v1::SyncProgress& progress, const v1::SyncCounts& counts,
                                   const std::string& failure_reason, const std::string& failure_detail,
                                   const std::vector<std::string>& held_userids,
@@ -198,10 +195,10 @@ absl::Status SyncRunStore::Finish(const std::string& run_id, const std::string& 
   return pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
     pqxx::work tx(c);
     pqxx::result r = tx.exec_params(
-        "UPDATE sync_runs SET state = $3, progress = $4::jsonb, counts = $5::jsonb, failure_reason = $6,"
-        " failure_detail = $7, held_userids = $8::text[], held_dept_ids = $9::bigint[], lease_owner = '',"
-        " lease_expires_at = NULL, ended_at = now()"
-        " WHERE run_id = $1::uuid AND lease_owner = $2 AND state IN (1, 2, 3) RETURNING 1",
+        absl::StrCat("UPDATE sync_runs SET state = $3, progress = $4::jsonb, counts = $5::jsonb, failure_reason = $6,"
+                     " failure_detail = $7, held_userids = $8::text[], held_dept_ids = $9::bigint[], lease_owner = '',"
+                     " lease_expires_at = NULL, ended_at = now()"
+                     " WHERE run_id = $1::uuid AND lease_owner = $2 AND ", kRunUnfinished, " RETURNING 1"),
         run_id, owner, state, ToJson(progress), ToJson(counts), failure_reason, failure_detail,
         TextArray(held_userids), IntArray(held_dept_ids));
     if (r.empty()) return absl::FailedPreconditionError(absl::StrCat("sync run ", run_id, ": lease lost"));
@@ -210,7 +207,7 @@ absl::Status SyncRunStore::Finish(const std::string& run_id, const std::string& 
   });
 }
 
-absl::StatusOr<SyncRunRecord> SyncRunStore::Get(const std::string& tenant, const std::string& run_id) {
+absl::StatusOr<SyncRunRecord> SyncRunRepository::Get(const std::string& tenant, const std::string& run_id) {
   return pool_.Run<SyncRunRecord>([&](pqxx::connection& c) -> absl::StatusOr<SyncRunRecord> {
     pqxx::read_transaction tx(c);
     pqxx::result r = tx.exec_params(
@@ -221,7 +218,7 @@ absl::StatusOr<SyncRunRecord> SyncRunStore::Get(const std::string& tenant, const
   });
 }
 
-absl::StatusOr<SyncRunPage> SyncRunStore::List(const std::string& tenant, const std::string& idp_id, int page_size,
+absl::StatusOr<SyncRunPage> SyncRunRepository::List(const std::string& tenant, const std::string& idp_id, int page_size,
                                                const std::string& page_token) {
   int64_t after_micros = 0;
   std::string after_id;
@@ -255,7 +252,7 @@ absl::StatusOr<SyncRunPage> SyncRunStore::List(const std::string& tenant, const 
   });
 }
 
-absl::StatusOr<SyncRunRecord> SyncRunStore::ApproveDeletions(const std::string& tenant, const std::string& run_id) {
+absl::StatusOr<SyncRunRecord> SyncRunRepository::ApproveDeletions(const std::string& tenant, const std::string& run_id) {
   return pool_.Run<SyncRunRecord>([&](pqxx::connection& c) -> absl::StatusOr<SyncRunRecord> {
     pqxx::work tx(c);
     pqxx::result r = tx.exec_params(
@@ -267,20 +264,19 @@ absl::StatusOr<SyncRunRecord> SyncRunStore::ApproveDeletions(const std::string& 
       return absl::FailedPreconditionError(absl::StrCat("sync run ", run_id, " is not awaiting approval"));
     }
     pqxx::result newer = tx.exec_params(
-        "SELECT 1 FROM sync_runs WHERE idp_id = $1::uuid AND run_id <> $2::uuid"
-        " AND (state IN (1, 2, 3) OR started_at > (SELECT started_at FROM sync_runs WHERE run_id = $2::uuid))"
-        " LIMIT 1",
+        absl::StrCat("SELECT 1 FROM sync_runs WHERE idp_id = $1::uuid AND run_id <> $2::uuid AND (", kRunUnfinished,
+                     " OR started_at > (SELECT started_at FROM sync_runs WHERE run_id = $2::uuid)) LIMIT 1"),
         rec.run.idp_id(), run_id);
     if (!newer.empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("sync run ", run_id, " was superseded by a newer run of its identity source"));
     }
     const std::string origin = absl::StrCat("sync:", run_id);
-    absl::StatusOr<store::WriteResult> departed =
-        store::DirectoryWriter::MarkDepartedInTx(tx, tenant, rec.run.idp_id(), rec.held_userids, origin);
+    absl::StatusOr<WriteResult> departed =
+        DirectoryWriter::MarkDepartedInTx(tx, tenant, rec.run.idp_id(), rec.held_userids, origin);
     if (!departed.ok()) return departed.status();
-    absl::StatusOr<store::WriteResult> deleted =
-        store::DirectoryWriter::DeleteDepartmentsInTx(tx, tenant, rec.run.idp_id(), rec.held_dept_ids, origin);
+    absl::StatusOr<WriteResult> deleted =
+        DirectoryWriter::DeleteDepartmentsInTx(tx, tenant, rec.run.idp_id(), rec.held_dept_ids, origin);
     if (!deleted.ok()) return deleted.status();
     v1::SyncCounts counts = rec.run.counts();
     counts.set_users_departed(counts.users_departed() + departed->updated);
@@ -296,4 +292,4 @@ absl::StatusOr<SyncRunRecord> SyncRunStore::ApproveDeletions(const std::string& 
   });
 }
 
-}  // namespace sase::sync_worker
+}  // namespace sase::store
