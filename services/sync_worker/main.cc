@@ -12,12 +12,12 @@
 #include "store/migrations.h"
 #include "store/pg_pool.h"
 #include "store/secret_box.h"
+#include "sync_worker/admin/identity_source_service.h"
+#include "sync_worker/admin/sync_service.h"
 #include "sync_worker/config.h"
-#include "sync_worker/event_inbox.h"
-#include "sync_worker/identity_source_service.h"
-#include "sync_worker/source_probe.h"
-#include "sync_worker/sync_service.h"
-#include "sync_worker/event_processor.h"
+#include "sync_worker/events/event_inbox.h"
+#include "sync_worker/events/event_processor.h"
+#include "sync_worker/source/source_probe.h"
 #include "sync_worker/sync_wiring.h"
 
 namespace {
@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   sync_worker::SourceProbe source_probe(clients);
   sync_worker::IdentitySourceServiceImpl identity_service(
       sources, fields, {.public_host = cfg->public_host, .probe = &source_probe});
-  sync_worker::SyncServiceImpl sync_service(sources, inbox, sync_engine.get());
+  store::SyncRunRepository runs(**pool);
+  sync_worker::SyncServiceImpl sync_service(sources, inbox, runs, *sync_engine);
 
   absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
       common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service}, registry);

@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "store/pg_pool.h"
+#include "sync_worker/full_sync/sync_engine.h"
 #include "sync_worker/sync_config.h"
-#include "sync_worker/sync_engine.h"
 
 namespace prometheus {
 class Registry;
