@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "store/testing/test_db.h"
-#include "tests/testing/subprocess.h"
+#include "common/testing/subprocess.h"
 
 namespace sase {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "store/testing/test_db.h"
-#include "tests/testing/subprocess.h"
+#include "common/testing/subprocess.h"
 
 namespace sase {
 namespace {

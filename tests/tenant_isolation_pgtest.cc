@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "common/validation.h"
-#include "services/directory/testing/harness.h"
+#include "directory/testing/harness.h"
 #include "store/testing/test_db.h"
 
 namespace sase::directory {

@@ -1,4 +1,4 @@
-#include "services/directory/change_notifier.h"
+#include "directory/change_notifier.h"
 
 #include <fcntl.h>
 #include <poll.h>

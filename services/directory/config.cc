@@ -1,4 +1,4 @@
-#include "services/directory/config.h"
+#include "directory/config.h"
 
 namespace sase::directory {
 

@@ -1,4 +1,4 @@
-#include "services/directory/directory_service.h"
+#include "directory/directory_service.h"
 
 #include <algorithm>
 #include <cctype>

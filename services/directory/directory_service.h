@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
-#include "services/directory/change_notifier.h"
-#include "services/directory/user_cache.h"
+#include "directory/change_notifier.h"
+#include "directory/user_cache.h"
 #include "store/directory_reader.h"
 
 namespace sase::directory {

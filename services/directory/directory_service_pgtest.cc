@@ -1,4 +1,4 @@
-#include "services/directory/directory_service.h"
+#include "directory/directory_service.h"
 
 #include <chrono>
 #include <functional>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "common/validation.h"
-#include "services/directory/testing/harness.h"
+#include "directory/testing/harness.h"
 #include "store/testing/test_db.h"
 
 namespace sase::directory {

@@ -9,10 +9,10 @@
 
 #include "common/grpc_server.h"
 #include "common/log.h"
-#include "services/directory/change_notifier.h"
-#include "services/directory/config.h"
-#include "services/directory/directory_service.h"
-#include "services/directory/user_cache.h"
+#include "directory/change_notifier.h"
+#include "directory/config.h"
+#include "directory/directory_service.h"
+#include "directory/user_cache.h"
 #include "store/directory_reader.h"
 #include "store/pg_pool.h"
 

@@ -1,4 +1,4 @@
-#include "services/directory/user_cache.h"
+#include "directory/user_cache.h"
 
 #include <algorithm>
 #include <chrono>

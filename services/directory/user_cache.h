@@ -30,7 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "sase/dingtalk/v1/directory.pb.h"
-#include "services/directory/change_notifier.h"
+#include "directory/change_notifier.h"
 #include "store/directory_reader.h"
 
 namespace sase::directory {

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "services/directory/testing/harness.h"
-#include "services/directory/user_cache.h"
+#include "directory/testing/harness.h"
+#include "directory/user_cache.h"
 #include "store/testing/test_db.h"
 
 namespace sase::directory {

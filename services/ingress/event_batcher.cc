@@ -1,4 +1,4 @@
-#include "services/ingress/event_batcher.h"
+#include "ingress/event_batcher.h"
 
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>

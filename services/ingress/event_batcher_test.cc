@@ -1,4 +1,4 @@
-#include "services/ingress/event_batcher.h"
+#include "ingress/event_batcher.h"
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>

@@ -1,4 +1,4 @@
-#include "services/ingress/grpc_backends.h"
+#include "ingress/grpc_backends.h"
 
 #include <grpcpp/grpcpp.h>
 

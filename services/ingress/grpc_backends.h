@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "services/ingress/event_batcher.h"
-#include "services/ingress/key_cache.h"
+#include "ingress/event_batcher.h"
+#include "ingress/key_cache.h"
 
 namespace grpc {
 class Channel;

@@ -1,6 +1,6 @@
-#include "services/ingress/http_server.h"
+#include "ingress/http_server.h"
 
-#include <httplib.h>  // URL decoding and query splitting only (httplib::detail, as its own server used)
+#include <curl/curl.h>  // curl_easy_unescape: percent-decoding through a public API
 
 #include <array>
 #include <boost/asio/dispatch.hpp>
@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 
 namespace sase::ingress {
@@ -27,6 +29,35 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+// Percent-decoding by libcurl (the handle may be null since curl 7.82); in a query, '+' is a
+// space (application/x-www-form-urlencoded).
+std::string Unescape(std::string_view s, bool plus_is_space) {
+  std::string in(s);
+  if (plus_is_space) absl::StrReplaceAll({{"+", " "}}, &in);
+  int n = 0;
+  char* out = curl_easy_unescape(nullptr, in.data(), static_cast<int>(in.size()), &n);
+  if (out == nullptr) return in;
+  std::string decoded(out, static_cast<size_t>(n));
+  curl_free(out);
+  return decoded;
+}
+
+}  // namespace
+
+void DecodeQuery(std::string_view query, std::multimap<std::string, std::string>* params) {
+  // absl::string_view is its own type in Debian's Abseil build.
+  const absl::string_view q(query.data(), query.size());
+  for (absl::string_view pair : absl::StrSplit(q, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    params->emplace(Unescape({kv.first.data(), kv.first.size()}, true),
+                    Unescape({kv.second.data(), kv.second.size()}, true));
+  }
+}
+
+std::string DecodePath(std::string_view path) { return Unescape(path, false); }
 
 struct HttpServer::Core {
   Core(HttpServerOptions o, HttpHandler h) : options(std::move(o)), handler(std::move(h)) {}
@@ -123,8 +154,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     req.method = std::string(msg.method_string());
     std::string_view target(msg.target().data(), msg.target().size());
     size_t q = target.find('?');
-    req.path = httplib::detail::decode_url(std::string(target.substr(0, q)), false);
-    if (q != std::string_view::npos) httplib::detail::parse_query_text(std::string(target.substr(q + 1)), req.params);
+    req.path = DecodePath(target.substr(0, q));
+    if (q != std::string_view::npos) DecodeQuery(target.substr(q + 1), &req.params);
     req.body = std::move(msg.body());
     core_->pending.fetch_add(1);
     core_->handler(req, HttpResponder(shared_from_this()));

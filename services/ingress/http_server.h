@@ -23,8 +23,8 @@ namespace sase::ingress {
 
 struct HttpRequest {
   std::string method;                              // "GET", "POST", ...
-  std::string path;                                // the target up to '?', as sent
-  std::multimap<std::string, std::string> params;  // the query, URL-decoded
+  std::string path;                                // the target up to '?', percent-decoded
+  std::multimap<std::string, std::string> params;  // the query, URL-decoded (DecodeQuery)
   std::string body;
 };
 
@@ -33,6 +33,12 @@ struct HttpReply {
   std::string body;
   std::string content_type = "application/json";
 };
+
+// A request target's parts, decoded: the path percent-decoded; the query split on '&' and '='
+// with '+' as a space and percent-decoding (application/x-www-form-urlencoded). Empty pairs are
+// skipped; a key without '=' has an empty value.
+std::string DecodePath(std::string_view path);
+void DecodeQuery(std::string_view query, std::multimap<std::string, std::string>* params);
 
 class HttpSession;
 

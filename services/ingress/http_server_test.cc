@@ -1,4 +1,4 @@
-#include "services/ingress/http_server.h"
+#include "ingress/http_server.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -108,6 +108,15 @@ TEST_F(HttpServerTest, PathAndQueryAreSplitAndUrlDecoded) {
   std::string reply = conn.Read(" 0");
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(reply, HasSubstr("GET /a/b c nonce=;x=1+2;y=a b; 0"));
+}
+
+TEST(HttpTargetTest, DecodesLikeAFormAndKeepsRepeatedKeys) {
+  std::multimap<std::string, std::string> p;
+  DecodeQuery("a=1&&b&a=%E9%92%89+x&=v&c=%zz&d=1=2", &p);
+  std::vector<std::pair<std::string, std::string>> got(p.begin(), p.end());
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"", "v"}, {"a", "1"}, {"a", "钉 x"}, {"b", ""}, {"c", "%zz"}, {"d", "1=2"}}));
+  EXPECT_EQ(DecodePath("/ui/a+b%2Fc"), "/ui/a+b/c");  // '+' is literal in a path
 }
 
 TEST_F(HttpServerTest, HandlerAnswersLaterFromAnotherThreadOnAKeptAliveConnection) {

@@ -1,4 +1,4 @@
-#include "services/ingress/ingress_server.h"
+#include "ingress/ingress_server.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>

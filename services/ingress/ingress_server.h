@@ -20,9 +20,9 @@
 #include "callback/event.h"
 #include "callback/inbound.h"
 #include "common/log.h"
-#include "services/ingress/event_batcher.h"
-#include "services/ingress/http_server.h"
-#include "services/ingress/key_cache.h"
+#include "ingress/event_batcher.h"
+#include "ingress/http_server.h"
+#include "ingress/key_cache.h"
 
 namespace boost::asio {
 class thread_pool;

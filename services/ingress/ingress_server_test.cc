@@ -1,4 +1,4 @@
-#include "services/ingress/ingress_server.h"
+#include "ingress/ingress_server.h"
 
 #include <httplib.h>
 #include <prometheus/registry.h>

@@ -1,4 +1,4 @@
-#include "services/ingress/key_cache.h"
+#include "ingress/key_cache.h"
 
 #include <atomic>
 #include <mutex>

@@ -8,8 +8,8 @@
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
-#include "services/ingress/grpc_backends.h"
-#include "services/ingress/ingress_server.h"
+#include "ingress/grpc_backends.h"
+#include "ingress/ingress_server.h"
 
 namespace {
 

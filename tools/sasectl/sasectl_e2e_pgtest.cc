@@ -25,7 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/testing/test_db.h"
-#include "tests/testing/subprocess.h"
+#include "common/testing/subprocess.h"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "services/directory/testing/harness.h"
+#include "directory/testing/harness.h"
 
 #include <atomic>
 

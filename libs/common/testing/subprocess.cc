@@ -1,4 +1,4 @@
-#include "tests/testing/subprocess.h"
+#include "common/testing/subprocess.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
