@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/timestamp.h"
 
 namespace sase::store {
 namespace dir_internal {
@@ -24,17 +25,6 @@ const char kDepartmentColumns[] =
     "d.tenant_id, d.idp_id::text, d.dept_id, d.name, d.parent_id, d.ancestor_ids::text, d.sort_order, "
     "(SELECT count(*) FROM user_dept_closure c WHERE c.idp_id = d.idp_id AND c.dept_id = d.dept_id AND c.direct), "
     "(extract(epoch from d.updated_at) * 1000000)::bigint, d.version";
-
-void SetMicros(google::protobuf::Timestamp* ts, int64_t micros) {
-  int64_t secs = micros / 1000000;
-  int64_t rem = micros % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    --secs;
-  }
-  ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(rem * 1000));
-}
 
 std::vector<int64_t> ParseInt64Array(const char* text) {
   std::vector<int64_t> out;
@@ -132,9 +122,9 @@ v1::User UserFromRow(const pqxx::row& row, int offset) {
       }
     }
   }
-  if (!f(18).is_null()) SetMicros(u.mutable_hired_time(), f(18).as<int64_t>());
-  SetMicros(u.mutable_create_time(), f(19).as<int64_t>());
-  SetMicros(u.mutable_update_time(), f(20).as<int64_t>());
+  if (!f(18).is_null()) common::SetTimestampMicros(f(18).as<int64_t>(), u.mutable_hired_time());
+  common::SetTimestampMicros(f(19).as<int64_t>(), u.mutable_create_time());
+  common::SetTimestampMicros(f(20).as<int64_t>(), u.mutable_update_time());
   u.set_version(f(21).as<int64_t>());
   return u;
 }
@@ -150,7 +140,7 @@ v1::Department DepartmentFromRow(const pqxx::row& row, int offset) {
   for (int64_t a : ParseInt64Array(f(5).c_str())) d.add_ancestor_ids(a);
   d.set_order(f(6).as<int64_t>());
   d.set_member_count(f(7).as<int64_t>());
-  SetMicros(d.mutable_update_time(), f(8).as<int64_t>());
+  common::SetTimestampMicros(f(8).as<int64_t>(), d.mutable_update_time());
   d.set_version(f(9).as<int64_t>());
   return d;
 }
@@ -501,9 +491,7 @@ absl::StatusOr<std::vector<v1::Change>> DirectoryReader::ReadChanges(const std::
       ch.set_idp_id(row[1].c_str());
       int kind = row[2].as<int>();
       ch.set_kind(static_cast<v1::ChangeKind>(kind));
-      int64_t micros = row[3].as<int64_t>();
-      ch.mutable_commit_time()->set_seconds(micros / 1000000);
-      ch.mutable_commit_time()->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+      common::SetTimestampMicros(row[3].as<int64_t>(), ch.mutable_commit_time());
       ch.set_origin(row[4].c_str());
       pqxx::binarystring payload(row[5]);
       if (kind >= v1::CHANGE_USER_CREATED && kind <= v1::CHANGE_USER_DELETED) {

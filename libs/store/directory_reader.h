@@ -147,7 +147,6 @@ std::string Int64ArrayLiteral(const std::vector<int64_t>& values);
 std::string TextArrayLiteral(const std::vector<std::string>& values);
 std::string BoolArrayLiteral(const std::vector<bool>& values);
 std::string ToHex(const std::string& bytes);
-void SetMicros(google::protobuf::Timestamp* ts, int64_t micros);
 
 }  // namespace dir_internal
 }  // namespace sase::store

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/timestamp.h"
 #include "common/validation.h"
 #include "store/change_log.h"
 #include "store/directory_reader.h"
@@ -165,7 +166,7 @@ std::string HiredLiteral(const std::vector<const v1::User*>& users) {
     if (i > 0) s.push_back(',');
     if (users[i]->has_hired_time()) {
       const auto& t = users[i]->hired_time();
-      absl::StrAppend(&s, t.seconds() * 1000000 + t.nanos() / 1000);
+      absl::StrAppend(&s, common::TimestampMicros(t));
     } else {
       s += "NULL";
     }
@@ -607,10 +608,10 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
     u.set_tenant_id(tenant);
     if (u.has_hired_time()) {
       auto* h = u.mutable_hired_time();
-      dir_internal::SetMicros(h, h->seconds() * 1000000 + h->nanos() / 1000);
+      common::SetTimestampMicros(common::TimestampMicros(*h), h);  // as stored: whole microseconds
     }
-    dir_internal::SetMicros(u.mutable_create_time(), row[2].as<int64_t>());
-    dir_internal::SetMicros(u.mutable_update_time(), row[3].as<int64_t>());
+    common::SetTimestampMicros(row[2].as<int64_t>(), u.mutable_create_time());
+    common::SetTimestampMicros(row[3].as<int64_t>(), u.mutable_update_time());
     u.set_version(seqs[i]);
   }
   ChangeRows changes;

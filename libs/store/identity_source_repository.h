@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "store/field_mapping_record.h"
 #include "store/pg_pool.h"
 #include "store/secret_box.h"
 
@@ -34,12 +35,6 @@ inline constexpr char kSecretMask[] = "********";
 // sase.dingtalk.v1.ChangeKind values (the service static_asserts they match the proto).
 inline constexpr int kChangeIdentitySourceUpdated = 8;
 inline constexpr int kChangeIdentitySourceDeleted = 9;
-
-struct FieldMappingRecord {
-  std::string source_field;
-  std::string target_field;
-  bool operator==(const FieldMappingRecord&) const = default;
-};
 
 struct IdentitySourceRecord {
   std::string tenant_id;

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/timestamp.h"
 #include "common/validation.h"
 #include "store/directory_writer.h"
 
@@ -22,11 +23,6 @@ constexpr char kColumns[] =
     " (extract(epoch FROM ended_at) * 1000000)::bigint,"
     " array_to_json(held_userids)::text, array_to_json(held_dept_ids)::text, attempts";
 constexpr char kPageKind[] = "sync_runs";
-
-void SetTime(google::protobuf::Timestamp* t, int64_t micros) {
-  t->set_seconds(micros / 1000000);
-  t->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
 
 template <typename Msg>
 std::string ToJson(const Msg& m) {
@@ -58,8 +54,8 @@ SyncRunRecord FromRow(const pqxx::row& row) {
   run.set_failure_reason(row[8].c_str());
   run.set_failure_detail(row[9].c_str());
   r.lease_owner = row[10].c_str();
-  SetTime(run.mutable_start_time(), row[11].as<int64_t>());
-  if (!row[12].is_null()) SetTime(run.mutable_end_time(), row[12].as<int64_t>());
+  common::SetTimestampMicros(row[11].as<int64_t>(), run.mutable_start_time());
+  if (!row[12].is_null()) common::SetTimestampMicros(row[12].as<int64_t>(), run.mutable_end_time());
   nlohmann::json users = nlohmann::json::parse(row[13].c_str(), nullptr, false);
   if (users.is_array()) {
     for (const auto& u : users) r.held_userids.push_back(u.get<std::string>());

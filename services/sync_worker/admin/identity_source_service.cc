@@ -7,6 +7,7 @@
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "common/timestamp.h"
 #include "common/validation.h"
 #include "sase/dingtalk/v1/directory.pb.h"
 #include "sync_worker/admin/rules.h"
@@ -99,7 +100,7 @@ absl::Status ValidateSourceFields(const pb::IdentitySource& s, const std::set<st
     RETURN_IF_ERROR(ValidateScope({s.scope().root_department_ids().begin(), s.scope().root_department_ids().end()}));
   }
   if (has("field_mappings")) {
-    std::vector<MappingInput> in;
+    std::vector<store::FieldMappingRecord> in;
     for (const auto& m : s.field_mappings()) in.push_back({m.source_field(), m.target_field()});
     RETURN_IF_ERROR(ValidateFieldMappings(in));
   }
@@ -138,18 +139,6 @@ void ApplyFields(const pb::IdentitySource& s, const std::set<std::string>& paths
   if (has("deletion_guard.max_departure_percent")) r.deletion_max_percent = s.deletion_guard().max_departure_percent();
 }
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t micros = absl::ToUnixMicros(t);
-  int64_t secs = micros / 1000000;
-  int64_t rem = micros % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    --secs;
-  }
-  out->set_seconds(secs);
-  out->set_nanos(static_cast<int32_t>(rem * 1000));
-}
-
 void ToProto(const store::IdentitySourceRecord& r, pb::IdentitySource* out) {
   out->Clear();
   out->set_tenant_id(r.tenant_id);
@@ -179,8 +168,8 @@ void ToProto(const store::IdentitySourceRecord& r, pb::IdentitySource* out) {
   }
   out->mutable_deletion_guard()->set_max_departures(r.deletion_max_departures);
   out->mutable_deletion_guard()->set_max_departure_percent(r.deletion_max_percent);
-  SetTime(r.create_time, out->mutable_create_time());
-  SetTime(r.update_time, out->mutable_update_time());
+  common::SetTimestamp(r.create_time, out->mutable_create_time());
+  common::SetTimestamp(r.update_time, out->mutable_update_time());
   out->set_version(r.version);
 }
 
@@ -189,8 +178,8 @@ void ToProto(const store::ExtendedFieldRecord& r, pb::ExtendedField* out) {
   out->set_name(r.name);
   out->set_display_name(r.display_name);
   out->set_type(static_cast<pb::FieldType>(r.type));
-  SetTime(r.create_time, out->mutable_create_time());
-  SetTime(r.update_time, out->mutable_update_time());
+  common::SetTimestamp(r.create_time, out->mutable_create_time());
+  common::SetTimestamp(r.update_time, out->mutable_update_time());
 }
 
 absl::Status ValidateExtendedField(const pb::ExtendedField& f) {

@@ -150,11 +150,11 @@ const std::vector<FieldSpec>& LocalTargetFields() {
   return kFields;
 }
 
-absl::Status ValidateFieldMappings(const std::vector<MappingInput>& mappings) {
+absl::Status ValidateFieldMappings(const std::vector<store::FieldMappingRecord>& mappings) {
   if (mappings.size() > 100) return absl::InvalidArgumentError("field_mappings: at most 100 mappings");
   std::set<std::string> targets;
   for (size_t i = 0; i < mappings.size(); ++i) {
-    const MappingInput& m = mappings[i];
+    const store::FieldMappingRecord& m = mappings[i];
     std::string src_field = absl::StrCat("field_mappings[", i, "].source_field");
     std::string dst_field = absl::StrCat("field_mappings[", i, "].target_field");
     if (m.source_field.rfind("extension.", 0) == 0) {

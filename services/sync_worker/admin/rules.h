@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "common/validation.h"
+#include "store/field_mapping_record.h"
 
 namespace sase::sync_worker {
 
@@ -41,14 +42,10 @@ const std::vector<FieldSpec>& DingTalkSourceFields();
 // Built-in local fields a mapping may write.
 const std::vector<FieldSpec>& LocalTargetFields();
 
-struct MappingInput {
-  std::string source_field;
-  std::string target_field;
-};
 // source_field: a DingTalk field or "extension.<key>"; target_field: a built-in local field or
 // "ext.<name>"; targets unique; at most 100 mappings. (Whether an "ext.<name>" field exists is checked
 // by the repository inside the write transaction.)
-absl::Status ValidateFieldMappings(const std::vector<MappingInput>& mappings);
+absl::Status ValidateFieldMappings(const std::vector<store::FieldMappingRecord>& mappings);
 // Positive, distinct, at most 1000.
 absl::Status ValidateScope(const std::vector<int64_t>& root_department_ids);
 // max_departures >= 0, max_departure_percent within [0, 100].

@@ -65,7 +65,7 @@ struct EventWrites {
   std::set<std::string> present_userids;  // users DingTalk still returns inside the scope
 };
 
-absl::StatusOr<EventWrites> KeepInScope(Refetched fetched, ScopeCheck& scope, const std::vector<MappingRule>& rules) {
+absl::StatusOr<EventWrites> KeepInScope(Refetched fetched, ScopeCheck& scope, const std::vector<store::FieldMappingRecord>& rules) {
   EventWrites out;
   out.departed = std::move(fetched.departed);
   out.gone_depts = std::move(fetched.gone_depts);
@@ -315,9 +315,7 @@ absl::Status EventProcessor::ProcessSource(const std::string& tenant, const std:
     if (!present.ok()) return present.status();
     scope.MarkInside(*present);
   }
-  std::vector<MappingRule> rules;
-  for (const auto& m : src->record.field_mappings) rules.push_back({m.source_field, m.target_field});
-  absl::StatusOr<EventWrites> writes = KeepInScope(*std::move(fetched), scope, rules);
+  absl::StatusOr<EventWrites> writes = KeepInScope(*std::move(fetched), scope, src->record.field_mappings);
   if (!writes.ok()) return writes.status();
   for (const store::ClaimedEvent& e : rows) {
     if (e.event_type != "user_leave_org") continue;

@@ -36,7 +36,7 @@ struct FetchOptions {
   int department_workers = 8;
   int user_workers = 8;
   int page_size = dingtalk::kMaxUserPageSize;
-  std::vector<MappingRule> mappings;
+  std::vector<store::FieldMappingRecord> mappings;
   dingtalk::CallStats* stats = nullptr;  // per-run counters, optional
   // Extra attempts of a call the client gave up on with a retryable reason (throttled, unreachable).
   int extra_attempts = 3;

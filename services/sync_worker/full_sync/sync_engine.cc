@@ -266,7 +266,7 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
   fo.user_workers = options_.user_workers;
   fo.batch = std::max(1, options_.apply_batch);
   fo.stats = &rs.calls;
-  for (const auto& m : src->record.field_mappings) fo.mappings.push_back({m.source_field, m.target_field});
+  fo.mappings = src->record.field_mappings;
   store::DirectoryWriter writer(pool_);
   const std::string origin = absl::StrCat("sync:", run_id);
   ApplySink sink(writer, tenant, idp, origin, rs);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/timestamp.h"
 
 namespace sase::sync_worker {
 namespace {
@@ -86,7 +87,7 @@ Memberships MembershipsOf(const dingtalk::User& u, int64_t listed_in) {
   return m;
 }
 
-v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules) {
+v1::User MapUser(const dingtalk::User& u, const std::vector<store::FieldMappingRecord>& rules) {
   v1::User out;
   out.set_dingtalk_userid(u.userid);
   out.set_unionid(u.unionid);
@@ -100,17 +101,7 @@ v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules)
   out.set_manager_userid(u.manager_userid);
   out.set_active(u.active);
   out.set_status(u.disabled.value_or(false) ? v1::USER_DISABLED : v1::USER_ACTIVE);
-  if (u.hired_date_ms) {
-    const int64_t ms = *u.hired_date_ms;
-    int64_t secs = ms / 1000;
-    int64_t rem = ms % 1000;
-    if (rem < 0) {
-      rem += 1000;
-      --secs;
-    }
-    out.mutable_hired_time()->set_seconds(secs);
-    out.mutable_hired_time()->set_nanos(static_cast<int32_t>(rem * 1000000));
-  }
+  if (u.hired_date_ms) common::SetTimestampMillis(*u.hired_date_ms, out.mutable_hired_time());
   auto& attrs = *out.mutable_attributes();
   nlohmann::json ext = ParseExtension(u.extension);
   if (ext.is_object()) {
@@ -119,7 +110,7 @@ v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules)
       attrs[absl::StrCat("extension.", it.key())] = JsonValueText(*it);
     }
   }
-  for (const MappingRule& r : rules) {
+  for (const store::FieldMappingRecord& r : rules) {
     std::optional<std::string> v;
     if (r.source_field.rfind("extension.", 0) == 0) {
       if (ext.is_object()) {

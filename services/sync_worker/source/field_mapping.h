@@ -17,19 +17,15 @@
 
 #include "dingtalk/types.h"
 #include "sase/dingtalk/v1/directory.pb.h"
+#include "store/field_mapping_record.h"
 
 namespace sase::sync_worker {
-
-struct MappingRule {
-  std::string source_field;
-  std::string target_field;
-};
 
 // The value of `field` of `u` as text; nullopt when DingTalk did not send it. Booleans are
 // "true"/"false", hired_date RFC 3339 (UTC), extension values their string (or compact JSON).
 std::optional<std::string> SourceValue(const dingtalk::User& u, std::string_view field);
 
-::sase::dingtalk::v1::User MapUser(const dingtalk::User& u, const std::vector<MappingRule>& rules);
+::sase::dingtalk::v1::User MapUser(const dingtalk::User& u, const std::vector<store::FieldMappingRecord>& rules);
 
 // A user's direct departments (dept_id_list, plus `listed_in` when the user came from a
 // department's listing and not 0) and the departments it leads (leader_in_dept), sorted, unique.
