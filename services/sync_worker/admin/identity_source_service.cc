@@ -21,7 +21,6 @@ static_assert(store::kChangeIdentitySourceDeleted == pb::CHANGE_IDENTITY_SOURCE_
 static_assert(static_cast<int>(FieldKind::kString) == pb::FIELD_STRING);
 static_assert(static_cast<int>(FieldKind::kTimestamp) == pb::FIELD_TIMESTAMP);
 
-using common::ToGrpcStatus;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
@@ -203,7 +202,7 @@ absl::Status CheckEmbeddedTenant(const std::string& tenant_id, const std::string
 grpc::Status IdentitySourceServiceImpl::CreateIdentitySource(grpc::ServerContext*,
                                                              const pb::CreateIdentitySourceRequest* req,
                                                              pb::IdentitySource* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     if (!req->has_identity_source()) return absl::InvalidArgumentError("identity_source: required");
     const pb::IdentitySource& src = req->identity_source();
@@ -231,40 +230,37 @@ grpc::Status IdentitySourceServiceImpl::CreateIdentitySource(grpc::ServerContext
                     {{"tenant_id", created.tenant_id}, {"idp_id", created.idp_id}, {"name", created.name}});
     ToProto(created, resp);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::GetIdentitySource(grpc::ServerContext*, const pb::GetIdentitySourceRequest* req,
                                                           pb::IdentitySource* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     ASSIGN_OR_RETURN(store::IdentitySourceRecord rec, sources_.Get(req->tenant_id(), req->idp_id()));
     ToProto(rec, resp);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::ListIdentitySources(grpc::ServerContext*,
                                                             const pb::ListIdentitySourcesRequest* req,
                                                             pb::ListIdentitySourcesResponse* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     ASSIGN_OR_RETURN(int page_size, common::ResolvePageSize(req->page_size(), kDefaultPageSize, kMaxPageSize));
     ASSIGN_OR_RETURN(store::IdentitySourcePage page, sources_.List(req->tenant_id(), page_size, req->page_token()));
     for (const auto& rec : page.items) ToProto(rec, resp->add_identity_sources());
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::UpdateIdentitySource(grpc::ServerContext*,
                                                              const pb::UpdateIdentitySourceRequest* req,
                                                              pb::IdentitySource* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     if (!req->has_identity_source()) return absl::InvalidArgumentError("identity_source: required");
     const pb::IdentitySource& src = req->identity_source();
@@ -284,21 +280,19 @@ grpc::Status IdentitySourceServiceImpl::UpdateIdentitySource(grpc::ServerContext
                                                 {"version", static_cast<long long>(updated.version)}});
     ToProto(updated, resp);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::DeleteIdentitySource(grpc::ServerContext*,
                                                              const pb::DeleteIdentitySourceRequest* req,
                                                              pb::DeleteIdentitySourceResponse*) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     RETURN_IF_ERROR(sources_.Delete(req->tenant_id(), req->idp_id()));
     common::LogInfo("identity source deleted", {{"tenant_id", req->tenant_id()}, {"idp_id", req->idp_id()}});
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::TestConnectivity(grpc::ServerContext*, const pb::TestConnectivityRequest* req,
@@ -321,7 +315,7 @@ grpc::Status IdentitySourceServiceImpl::ListSourceDepartments(grpc::ServerContex
 grpc::Status IdentitySourceServiceImpl::ListMappableFields(grpc::ServerContext*,
                                                            const pb::ListMappableFieldsRequest* req,
                                                            pb::ListMappableFieldsResponse* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     std::vector<std::string> extension_keys;
     if (!req->idp_id().empty()) {
@@ -354,14 +348,13 @@ grpc::Status IdentitySourceServiceImpl::ListMappableFields(grpc::ServerContext*,
       m->set_type(static_cast<pb::FieldType>(f.type));
     }
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::GetIntegrationLinks(grpc::ServerContext*,
                                                             const pb::GetIntegrationLinksRequest* req,
                                                             pb::IntegrationLinks* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     if (options_.public_host.empty()) {
@@ -373,8 +366,7 @@ grpc::Status IdentitySourceServiceImpl::GetIntegrationLinks(grpc::ServerContext*
     resp->set_homepage_url(absl::StrCat(base, "/ui/dingAuth/"));
     resp->set_callback_url(absl::StrCat(base, "/open-dev/dingtalk"));
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 namespace {
@@ -397,50 +389,46 @@ absl::StatusOr<store::ExtendedFieldRecord> ValidatedExtendedField(const std::str
 grpc::Status IdentitySourceServiceImpl::CreateExtendedField(grpc::ServerContext*,
                                                             const pb::CreateExtendedFieldRequest* req,
                                                             pb::ExtendedField* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
                                                                                req->field()));
     ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Create(input));
     ToProto(rec, resp);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::ListExtendedFields(grpc::ServerContext*,
                                                            const pb::ListExtendedFieldsRequest* req,
                                                            pb::ListExtendedFieldsResponse* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     ASSIGN_OR_RETURN(std::vector<store::ExtendedFieldRecord> recs, fields_.List(req->tenant_id()));
     for (const auto& r : recs) ToProto(r, resp->add_fields());
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::UpdateExtendedField(grpc::ServerContext*,
                                                             const pb::UpdateExtendedFieldRequest* req,
                                                             pb::ExtendedField* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
                                                                                req->field()));
     ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Update(input));
     ToProto(rec, resp);
     return absl::OkStatus();
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 grpc::Status IdentitySourceServiceImpl::DeleteExtendedField(grpc::ServerContext*,
                                                             const pb::DeleteExtendedFieldRequest* req,
                                                             pb::DeleteExtendedFieldResponse*) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(ValidateExtendedFieldName("name", req->name()));
     return fields_.Delete(req->tenant_id(), req->name());
-  }();
-  return ToGrpcStatus(s);
+  });
 }
 
 }  // namespace sase::sync_worker

@@ -40,7 +40,7 @@ absl::Status ValidateEvent(const pb::InboundEvent& e, int i) {
 
 grpc::Status SyncServiceImpl::SubmitEvents(grpc::ServerContext*, const pb::SubmitEventsRequest* req,
                                            pb::SubmitEventsResponse* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     if (req->events_size() > kMaxEventsPerCall) {
@@ -69,13 +69,12 @@ grpc::Status SyncServiceImpl::SubmitEvents(grpc::ServerContext*, const pb::Submi
                                            {"suppressed", suppressed}});
     }
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 grpc::Status SyncServiceImpl::GetCallbackKeys(grpc::ServerContext*, const pb::GetCallbackKeysRequest* req,
                                               pb::CallbackKeys* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     ASSIGN_OR_RETURN(store::CallbackKeysRecord k, sources_.GetCallbackKeys(req->idp_id()));
     resp->set_tenant_id(k.tenant_id);
@@ -88,34 +87,31 @@ grpc::Status SyncServiceImpl::GetCallbackKeys(grpc::ServerContext*, const pb::Ge
     resp->set_token(k.token);
     resp->set_version(k.version);
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 grpc::Status SyncServiceImpl::StartSync(grpc::ServerContext*, const pb::StartSyncRequest* req, pb::SyncRun* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     ASSIGN_OR_RETURN(*resp, engine_.StartManual(req->tenant_id(), req->idp_id(), req->departments_only()));
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 grpc::Status SyncServiceImpl::GetSyncRun(grpc::ServerContext*, const pb::GetSyncRunRequest* req, pb::SyncRun* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("run_id", req->run_id()));
     ASSIGN_OR_RETURN(store::SyncRunRecord r, runs_.Get(req->tenant_id(), req->run_id()));
     *resp = std::move(r.run);
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 grpc::Status SyncServiceImpl::ListSyncRuns(grpc::ServerContext*, const pb::ListSyncRunsRequest* req,
                                            pb::ListSyncRunsResponse* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     if (!req->idp_id().empty()) RETURN_IF_ERROR(common::ValidateUuid("idp_id", req->idp_id()));
     ASSIGN_OR_RETURN(int size, common::ResolvePageSize(req->page_size(), 20, 200));
@@ -123,19 +119,17 @@ grpc::Status SyncServiceImpl::ListSyncRuns(grpc::ServerContext*, const pb::ListS
     for (auto& r : page.runs) *resp->add_runs() = std::move(r);
     resp->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 grpc::Status SyncServiceImpl::ApproveDeletions(grpc::ServerContext*, const pb::ApproveDeletionsRequest* req,
                                                pb::SyncRun* resp) {
-  absl::Status s = [&]() -> absl::Status {
+  return common::Serve([&]() -> absl::Status {
     RETURN_IF_ERROR(common::ValidateTenantId(req->tenant_id()));
     RETURN_IF_ERROR(common::ValidateUuid("run_id", req->run_id()));
     ASSIGN_OR_RETURN(*resp, engine_.ApproveDeletions(req->tenant_id(), req->run_id()));
     return absl::OkStatus();
-  }();
-  return common::ToGrpcStatus(s);
+  });
 }
 
 }  // namespace sase::sync_worker
