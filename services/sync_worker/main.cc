@@ -69,17 +69,17 @@ int main(int argc, char** argv) {
   store::ExtendedFieldRepository fields(**pool);
   auto registry = std::make_shared<prometheus::Registry>();
   common::RegisterBuildInfo(*registry, "sync_worker");
-  sync_worker::EventInbox inbox(**pool, registry.get());
+  sync_worker::EventInbox inbox(**pool, *registry);
   // One client per source version (and one process-wide DingTalk rate limiter) for full syncs,
   // events and the connectivity probe.
   sync_worker::SourceClients clients(**pool, *box, sync_worker::MakeClientFactory(cfg->sync, *registry));
   std::unique_ptr<sync_worker::SyncEngine> sync_engine =
       sync_worker::MakeSyncEngine(cfg->sync, **pool, clients, *registry);
-  sync_worker::EventProcessor event_processor(**pool, clients, registry.get(),
+  sync_worker::EventProcessor event_processor(**pool, clients, *registry,
                                               {.leave_rechecks = static_cast<int>(cfg->event_leave_rechecks)});
   sync_worker::SourceProbe source_probe(clients);
-  sync_worker::IdentitySourceServiceImpl identity_service(
-      sources, fields, {.public_host = cfg->public_host, .probe = &source_probe});
+  sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, source_probe,
+                                                          {.public_host = cfg->public_host});
   store::SyncRunRepository runs(**pool);
   sync_worker::SyncServiceImpl sync_service(sources, inbox, runs, *sync_engine);
 

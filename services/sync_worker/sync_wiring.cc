@@ -39,7 +39,7 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
   opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.department_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
-  return std::make_unique<SyncEngine>(pool, sources, &registry, std::move(opts));
+  return std::make_unique<SyncEngine>(pool, sources, registry, std::move(opts));
 }
 
 }  // namespace sase::sync_worker

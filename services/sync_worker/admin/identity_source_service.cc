@@ -297,19 +297,13 @@ grpc::Status IdentitySourceServiceImpl::DeleteIdentitySource(grpc::ServerContext
 
 grpc::Status IdentitySourceServiceImpl::TestConnectivity(grpc::ServerContext*, const pb::TestConnectivityRequest* req,
                                                          pb::TestConnectivityResponse* resp) {
-  if (options_.probe == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "TestConnectivity is not implemented yet");
-  }
-  return common::ToGrpcStatus(options_.probe->TestConnectivity(*req, resp));
+  return common::ToGrpcStatus(probe_.TestConnectivity(*req, resp));
 }
 
 grpc::Status IdentitySourceServiceImpl::ListSourceDepartments(grpc::ServerContext*,
                                                               const pb::ListSourceDepartmentsRequest* req,
                                                               pb::ListSourceDepartmentsResponse* resp) {
-  if (options_.probe == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "ListSourceDepartments is not implemented yet");
-  }
-  return common::ToGrpcStatus(options_.probe->ListSourceDepartments(*req, resp));
+  return common::ToGrpcStatus(probe_.ListSourceDepartments(*req, resp));
 }
 
 grpc::Status IdentitySourceServiceImpl::ListMappableFields(grpc::ServerContext*,

@@ -20,13 +20,12 @@ class IdentitySourceServiceImpl final : public pb::IdentitySourceService::Servic
   struct Options {
     // host[:port] of ingress as DingTalk sees it; empty: GetIntegrationLinks answers FAILED_PRECONDITION.
     std::string public_host;
-    // Serves TestConnectivity and ListSourceDepartments; null: they answer UNIMPLEMENTED.
-    SourceProbe* probe = nullptr;
   };
 
+  // `probe` serves TestConnectivity and ListSourceDepartments.
   IdentitySourceServiceImpl(store::IdentitySourceRepository& sources, store::ExtendedFieldRepository& fields,
-                            Options options)
-      : sources_(sources), fields_(fields), options_(std::move(options)) {}
+                            SourceProbe& probe, Options options)
+      : sources_(sources), fields_(fields), probe_(probe), options_(std::move(options)) {}
 
   grpc::Status CreateIdentitySource(grpc::ServerContext* ctx, const pb::CreateIdentitySourceRequest* req,
                                     pb::IdentitySource* resp) override;
@@ -58,6 +57,7 @@ class IdentitySourceServiceImpl final : public pb::IdentitySourceService::Servic
  private:
   store::IdentitySourceRepository& sources_;
   store::ExtendedFieldRepository& fields_;
+  SourceProbe& probe_;
   Options options_;
 };
 

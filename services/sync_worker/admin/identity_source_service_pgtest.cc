@@ -570,7 +570,7 @@ TEST_F(IdentitySourceServiceTest, GetIntegrationLinks) {
   EXPECT_EQ(call("t1", "00000000-0000-4000-8000-000000000000", &links).error_code(), StatusCode::NOT_FOUND);
 
   // Without public_host the links cannot be built.
-  IdentitySourceServiceImpl unconfigured(*sources_, *fields_, {});
+  IdentitySourceServiceImpl unconfigured(*sources_, *fields_, *probe_, {});
   pb::GetIntegrationLinksRequest req;
   req.set_tenant_id("t1");
   req.set_idp_id(a.idp_id());
@@ -580,7 +580,8 @@ TEST_F(IdentitySourceServiceTest, GetIntegrationLinks) {
   EXPECT_NE(s.error_message().find("public_host"), std::string::npos);
 }
 
-TEST_F(IdentitySourceServiceTest, DingTalkRpcsAreUnimplemented) {
+// Against the simulator these are covered by full_sync_pgtest; here DingTalk is unreachable.
+TEST_F(IdentitySourceServiceTest, DingTalkRpcsReportAnUnreachableDingTalk) {
   pb::IdentitySource a = MustCreate("t1", "src-one");
   {
     pb::TestConnectivityRequest req;
@@ -588,7 +589,11 @@ TEST_F(IdentitySourceServiceTest, DingTalkRpcsAreUnimplemented) {
     req.set_idp_id(a.idp_id());
     pb::TestConnectivityResponse resp;
     ClientContext ctx;
-    EXPECT_EQ(idsrc_->TestConnectivity(&ctx, req, &resp).error_code(), StatusCode::UNIMPLEMENTED);
+    ASSERT_TRUE(idsrc_->TestConnectivity(&ctx, req, &resp).ok());
+    EXPECT_FALSE(resp.ok());
+    ASSERT_EQ(resp.steps_size(), 1);
+    EXPECT_EQ(resp.steps(0).name(), "token");
+    EXPECT_EQ(resp.steps(0).reason(), "unreachable");
   }
   {
     pb::ListSourceDepartmentsRequest req;
@@ -596,7 +601,7 @@ TEST_F(IdentitySourceServiceTest, DingTalkRpcsAreUnimplemented) {
     req.set_idp_id(a.idp_id());
     pb::ListSourceDepartmentsResponse resp;
     ClientContext ctx;
-    EXPECT_EQ(idsrc_->ListSourceDepartments(&ctx, req, &resp).error_code(), StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(idsrc_->ListSourceDepartments(&ctx, req, &resp).error_code(), StatusCode::UNAVAILABLE);
   }
 }
 

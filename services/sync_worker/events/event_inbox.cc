@@ -18,23 +18,21 @@ struct EventInbox::Pending {
   absl::StatusOr<SubmitResult> result = absl::InternalError("not run");
 };
 
-EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry* registry) : EventInbox(pool, registry, Options{}) {}
+EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry& registry) : EventInbox(pool, registry, Options{}) {}
 
-EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry* registry, Options options)
+EventInbox::EventInbox(store::PgPool& pool, prometheus::Registry& registry, Options options)
     : repo_(pool), options_(options) {
-  if (registry != nullptr) {
-    batch_events_ = &prometheus::BuildHistogram()
-                         .Name("sase_event_inbox_batch_events")
-                         .Help("Events committed per inbox transaction (group commit)")
-                         .Register(*registry)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000});
-    pending_gauge_ = &prometheus::BuildGauge()
-                          .Name("sase_event_inbox_pending")
-                          .Help("Inbox events waiting to be processed")
-                          .Register(*registry)
-                          .Add({});
-    refresher_ = std::thread([this] { RefreshLoop(); });
-  }
+  batch_events_ = &prometheus::BuildHistogram()
+                       .Name("sase_event_inbox_batch_events")
+                       .Help("Events committed per inbox transaction (group commit)")
+                       .Register(registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000});
+  pending_gauge_ = &prometheus::BuildGauge()
+                        .Name("sase_event_inbox_pending")
+                        .Help("Inbox events waiting to be processed")
+                        .Register(registry)
+                        .Add({});
+  refresher_ = std::thread([this] { RefreshLoop(); });
 }
 
 EventInbox::~EventInbox() {

@@ -37,10 +37,10 @@ class EventInbox {
     int max_batch_events = 2000;
     int max_concurrent_batches = 2;
   };
-  // With a registry: sase_event_inbox_batch_events (histogram) and sase_event_inbox_pending
+  // Metrics: sase_event_inbox_batch_events (histogram) and sase_event_inbox_pending
   // (gauge, refreshed every few seconds by a background thread).
-  EventInbox(store::PgPool& pool, prometheus::Registry* registry = nullptr);
-  EventInbox(store::PgPool& pool, prometheus::Registry* registry, Options options);
+  EventInbox(store::PgPool& pool, prometheus::Registry& registry);
+  EventInbox(store::PgPool& pool, prometheus::Registry& registry, Options options);
   ~EventInbox();
 
   // NOT_FOUND unless idp_id is an identity source of tenant_id.

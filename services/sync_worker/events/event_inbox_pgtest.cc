@@ -30,6 +30,7 @@ class EventInboxPgTest : public ::testing::Test {
   }
   std::unique_ptr<store::testing::TestDatabase> db_;
   std::unique_ptr<store::PgPool> pool_;
+  prometheus::Registry registry_;
   std::map<std::string, std::string> idp_;
 };
 
@@ -39,7 +40,7 @@ InboxEvent Ev(const std::string& key) {
 
 TEST_F(EventInboxPgTest, ConcurrentSubmissionsAreGroupCommittedExactlyOnce) {
   prometheus::Registry registry;
-  EventInbox inbox(*pool_, &registry, {.max_batch_events = 64, .max_concurrent_batches = 2});
+  EventInbox inbox(*pool_, registry, {.max_batch_events = 64, .max_concurrent_batches = 2});
   constexpr int kThreads = 16, kPerThread = 50;
   std::atomic<int> accepted{0}, duplicates{0}, failures{0};
   std::vector<std::thread> threads;
@@ -69,7 +70,7 @@ TEST_F(EventInboxPgTest, ConcurrentSubmissionsAreGroupCommittedExactlyOnce) {
 }
 
 TEST_F(EventInboxPgTest, WrongTenantInABatchFailsOnlyThatCaller) {
-  EventInbox inbox(*pool_);
+  EventInbox inbox(*pool_, registry_);
   std::vector<InboxEvent> mine{Ev("a"), Ev("a"), Ev("b")};
   auto ok = inbox.Submit("acme", idp_["acme"], mine);
   ASSERT_TRUE(ok.ok()) << ok.status();
@@ -85,7 +86,7 @@ TEST_F(EventInboxPgTest, WrongTenantInABatchFailsOnlyThatCaller) {
 // (trigger), for the source deleted and no other, and a source deleted before a submission gets
 // nothing stored.
 TEST_F(EventInboxPgTest, DeletingASourceDeletesItsEvents) {
-  EventInbox inbox(*pool_);
+  EventInbox inbox(*pool_, registry_);
   ASSERT_TRUE(inbox.Submit("acme", idp_["acme"], {Ev("a"), Ev("b")}).ok());
   ASSERT_TRUE(inbox.Submit("other", idp_["other"], {Ev("a")}).ok());
   ASSERT_EQ(Rows(), 3);
@@ -108,7 +109,7 @@ TEST_F(EventInboxPgTest, DeletingASourceDeletesItsEvents) {
 
 // A delete racing a submission: whichever commits first, no event of the deleted source remains.
 TEST_F(EventInboxPgTest, DeleteRacingSubmissionsLeavesNoOrphans) {
-  EventInbox inbox(*pool_);
+  EventInbox inbox(*pool_, registry_);
   std::atomic<bool> stop{false};
   std::thread submitter([&] {
     for (int i = 0; !stop.load(); ++i) (void)inbox.Submit("acme", idp_["acme"], {Ev(absl::StrCat("k", i))});

@@ -162,10 +162,10 @@ struct EventProcessor::Metrics {
   prometheus::Gauge& paused;
 };
 
-EventProcessor::EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry,
+EventProcessor::EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
                                EventProcessorOptions options)
     : pool_(pool), inbox_(pool), sources_(sources), options_(options) {
-  if (registry != nullptr) metrics_ = std::make_unique<Metrics>(*registry);
+  metrics_ = std::make_unique<Metrics>(registry);
 }
 
 EventProcessor::~EventProcessor() { Stop(); }
@@ -227,12 +227,10 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
     if (!lags.ok()) return lags.status();
     const size_t settled = settle.applied.size() + settle.failed.size();
     if (st.ok() || settle.park) finished += static_cast<int>(settled);
-    if (metrics_ != nullptr) {
-      for (double l : *lags) metrics_->lag.Observe(l);
-      (st.ok() ? metrics_->applied : settle.park ? metrics_->failed : metrics_->retry)
-          .Increment(static_cast<double>(settled));
-      metrics_->recheck.Increment(static_cast<double>(settle.recheck.size()));
-    }
+    for (double l : *lags) metrics_->lag.Observe(l);
+    (st.ok() ? metrics_->applied : settle.park ? metrics_->failed : metrics_->retry)
+        .Increment(static_cast<double>(settled));
+    metrics_->recheck.Increment(static_cast<double>(settle.recheck.size()));
     if (!settle.recheck.empty()) {
       common::LogInfo("departure not visible yet", {{"idp_id", key.second},
                                                     {"events", static_cast<int64_t>(settle.recheck.size())},
@@ -256,7 +254,7 @@ std::vector<std::string> EventProcessor::PausedSources() {
   for (const auto& [idp, b] : breakers_) {
     if (b.open_until > now) out.push_back(idp);
   }
-  if (metrics_ != nullptr) metrics_->paused.Set(static_cast<double>(out.size()));
+  metrics_->paused.Set(static_cast<double>(out.size()));
   return out;
 }
 
@@ -275,9 +273,7 @@ void EventProcessor::UpdateBreaker(const std::string& idp, const absl::Status& s
   absl::Duration pause = b.next_pause > absl::ZeroDuration() ? b.next_pause : options_.breaker_pause;
   b.open_until = absl::Now() + pause;
   b.next_pause = std::min(pause * 2, std::max(options_.breaker_max_pause, options_.breaker_pause));
-  if (metrics_ != nullptr) {
-    metrics_->breaker_opens.Add({{"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))}}).Increment();
-  }
+  metrics_->breaker_opens.Add({{"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))}}).Increment();
   common::LogWarn("event source paused", {{"idp_id", idp},
                                           {"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))},
                                           {"pause_ms", absl::ToInt64Milliseconds(pause)},

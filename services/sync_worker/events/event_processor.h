@@ -52,7 +52,7 @@ struct EventProcessorOptions {
 class EventProcessor {
  public:
   // `sources` is shared with the full sync (one client, one token cache per source version).
-  EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry,
+  EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
                  EventProcessorOptions options = {});
   ~EventProcessor();
 

@@ -45,7 +45,7 @@ class EventProcessorPgTest : public testing::StoreTest {
     idp_ = CreateSource("events");
     ASSERT_FALSE(idp_.empty());
     clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-    processor_ = std::make_unique<EventProcessor>(*pool_, *clients_, &registry_,
+    processor_ = std::make_unique<EventProcessor>(*pool_, *clients_, registry_,
                                                   EventProcessorOptions{.batch = 50,
                                                                         .max_attempts = 3,
                                                                         .breaker_pause = absl::ZeroDuration()});
@@ -312,7 +312,7 @@ TEST_F(EventProcessorPgTest, UnreachableSourceIsPausedThenTriedAgain) {
   processor_.reset();
   prometheus::Registry registry;
   processor_ = std::make_unique<EventProcessor>(
-      *pool_, *clients_, &registry,
+      *pool_, *clients_, registry,
       EventProcessorOptions{.batch = 50, .max_attempts = 10, .breaker_pause = absl::Milliseconds(400)});
   auto attempts = [&] {
     pqxx::connection c(db_->dsn());

@@ -121,10 +121,10 @@ class FullSyncTest : public testing::StoreTest {
 
   void StartServices() {
     clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, TestRegistry().get(), EngineOptions("worker-a"));
+    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), EngineOptions("worker-a"));
     probe_ = std::make_unique<SourceProbe>(*clients_);
-    idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
-        *sources_, *fields_, IdentitySourceServiceImpl::Options{.public_host = "", .probe = probe_.get()});
+    idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(*sources_, *fields_, *probe_,
+                                                                 IdentitySourceServiceImpl::Options{.public_host = ""});
     runs_ = std::make_unique<store::SyncRunRepository>(*pool_);
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, *runs_, *engine_);
     auto host = common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry());
@@ -362,7 +362,8 @@ class FullSyncTest : public testing::StoreTest {
   std::unique_ptr<dingtalk_sim::SimServer> sim_;
   dingtalk_sim::SimOptions sim_opts_;
   std::unique_ptr<SourceClients> clients_;
-  std::unique_ptr<SourceClients> clients_b_;  // worker B is another process: its own clients
+  prometheus::Registry registry_b_;           // worker B is another process: its own metrics
+  std::unique_ptr<SourceClients> clients_b_;  // and its own clients
   std::unique_ptr<SyncEngine> engine_;
   std::unique_ptr<store::SyncRunRepository> runs_;
   std::unique_ptr<SyncEngine> engine_b_;
@@ -643,7 +644,7 @@ TEST_F(FullSyncTest, KilledRunIsTakenOverAndCompletes) {
 
   // Worker B takes the run over once the lease has expired.
   clients_b_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, nullptr, EngineOptions("worker-b"));
+  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, registry_b_, EngineOptions("worker-b"));
   engine_b_->PollOnce();
   EXPECT_EQ(engine_b_->active_runs(), 0) << "lease not yet expired";
   engine_b_->Start();

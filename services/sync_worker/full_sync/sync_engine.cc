@@ -70,11 +70,11 @@ struct SyncEngine::Metrics {
   prometheus::Gauge& last_success;
 };
 
-SyncEngine::SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry,
+SyncEngine::SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
                        SyncEngineOptions options)
     : pool_(pool), sources_(sources), runs_(pool), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultOwner();
-  if (registry != nullptr) metrics_ = std::make_unique<Metrics>(*registry);
+  metrics_ = std::make_unique<Metrics>(registry);
 }
 
 SyncEngine::~SyncEngine() { Stop(); }
@@ -151,10 +151,8 @@ absl::StatusOr<v1::SyncRun> SyncEngine::StartManual(const std::string& tenant, c
 absl::StatusOr<v1::SyncRun> SyncEngine::ApproveDeletions(const std::string& tenant, const std::string& run_id) {
   absl::StatusOr<store::SyncRunRecord> r = runs_.ApproveDeletions(tenant, run_id);
   if (!r.ok()) return r.status();
-  if (metrics_) {
-    metrics_->Objects("user", "departed", static_cast<int64_t>(r->held_userids.size()));
-    metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
-  }
+  metrics_->Objects("user", "departed", static_cast<int64_t>(r->held_userids.size()));
+  metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
   common::LogInfo("held deletions approved",
                   {{"run_id", run_id}, {"users", static_cast<int64_t>(r->held_userids.size())}});
   return r->run;
@@ -184,20 +182,18 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
                                 const v1::SyncCounts& counts, absl::Time started) const {
   const char* result = state == v1::SUCCEEDED ? "succeeded" : state == v1::AWAITING_APPROVAL ? "awaiting_approval"
                                                                                               : "failed";
-  if (metrics_) {
-    metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
-    metrics_->duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
-    metrics_->Objects("department", "fetched", counts.departments_fetched());
-    metrics_->Objects("department", "created", counts.departments_created());
-    metrics_->Objects("department", "updated", counts.departments_updated());
-    metrics_->Objects("department", "deleted", counts.departments_deleted());
-    metrics_->Objects("user", "fetched", counts.users_fetched());
-    metrics_->Objects("user", "created", counts.users_created());
-    metrics_->Objects("user", "updated", counts.users_updated());
-    metrics_->Objects("user", "departed", counts.users_departed());
-    metrics_->Objects("user", "held", counts.users_held());
-  }
+  metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
+  metrics_->duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
+  if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
+  metrics_->Objects("department", "fetched", counts.departments_fetched());
+  metrics_->Objects("department", "created", counts.departments_created());
+  metrics_->Objects("department", "updated", counts.departments_updated());
+  metrics_->Objects("department", "deleted", counts.departments_deleted());
+  metrics_->Objects("user", "fetched", counts.users_fetched());
+  metrics_->Objects("user", "created", counts.users_created());
+  metrics_->Objects("user", "updated", counts.users_updated());
+  metrics_->Objects("user", "departed", counts.users_departed());
+  metrics_->Objects("user", "held", counts.users_held());
   common::LogInfo("sync run finished",
                   {{"run_id", run.run_id()},
                    {"idp_id", run.idp_id()},

@@ -59,7 +59,7 @@ struct SyncEngineOptions {
 class SyncEngine {
  public:
   // `sources` is shared with the event processor and the probe (one client per source version).
-  SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry* registry, SyncEngineOptions options);
+  SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry, SyncEngineOptions options);
   ~SyncEngine();
   SyncEngine(const SyncEngine&) = delete;
   SyncEngine& operator=(const SyncEngine&) = delete;

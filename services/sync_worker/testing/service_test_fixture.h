@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 #include "common/grpc_server.h"
+#include "dingtalk/error.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 #include "store/extended_field_repository.h"
@@ -23,6 +24,7 @@
 #include "sync_worker/events/event_inbox.h"
 #include "sync_worker/full_sync/sync_engine.h"
 #include "sync_worker/source/source_config.h"
+#include "sync_worker/source/source_probe.h"
 
 namespace sase::sync_worker::testing {
 
@@ -84,7 +86,7 @@ class StoreTest : public ::testing::Test {
     box_ = std::make_unique<store::SecretBox>(*box);
     sources_ = std::make_unique<store::IdentitySourceRepository>(*pool_, *box_);
     fields_ = std::make_unique<store::ExtendedFieldRepository>(*pool_);
-    inbox_ = std::make_unique<EventInbox>(*pool_);
+    inbox_ = std::make_unique<EventInbox>(*pool_, *TestRegistry());
   }
   bool StoreReady() const { return !IsSkipped() && !HasFailure(); }
 
@@ -111,14 +113,17 @@ class ServiceTest : public StoreTest {
   void SetUp() override {
     StoreTest::SetUp();
     if (!StoreReady()) return;
-    idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
-        *sources_, *fields_, IdentitySourceServiceImpl::Options{.public_host = kPublicHost});
-    // A full-sync engine that is never started and has no DingTalk: the run RPCs validate and
-    // read, nothing fetches.
+    // No DingTalk here (full_sync_pgtest and events_pgtest run against the simulator): every
+    // client fails as an unreachable DingTalk would, and the engine is never started, so the
+    // RPCs that need DingTalk validate, read and report it unreachable.
     clients_ = std::make_unique<SourceClients>(*pool_, *box_, [](const SourceConfig&) {
-      return absl::StatusOr<std::shared_ptr<dingtalk::Client>>(absl::UnavailableError("no DingTalk in this test"));
+      return absl::StatusOr<std::shared_ptr<dingtalk::Client>>(
+          dingtalk::MakeError(dingtalk::ApiError::kUnreachable, "no DingTalk in this test"));
     });
-    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, nullptr, SyncEngineOptions{});
+    probe_ = std::make_unique<SourceProbe>(*clients_);
+    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), SyncEngineOptions{});
+    idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
+        *sources_, *fields_, *probe_, IdentitySourceServiceImpl::Options{.public_host = kPublicHost});
     runs_ = std::make_unique<store::SyncRunRepository>(*pool_);
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, *runs_, *engine_);
     auto host =
@@ -167,9 +172,10 @@ class ServiceTest : public StoreTest {
     tx.commit();
   }
 
-  std::unique_ptr<IdentitySourceServiceImpl> idsrc_service_;
   std::unique_ptr<SourceClients> clients_;
+  std::unique_ptr<SourceProbe> probe_;
   std::unique_ptr<SyncEngine> engine_;
+  std::unique_ptr<IdentitySourceServiceImpl> idsrc_service_;
   std::unique_ptr<store::SyncRunRepository> runs_;
   std::unique_ptr<SyncServiceImpl> sync_service_;
   std::unique_ptr<common::GrpcServerHost> host_;
