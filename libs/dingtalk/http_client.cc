@@ -107,7 +107,7 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(ClientConfig conf
 
 HttpClient::HttpClient(ClientConfig config, ClientDeps deps)
     : config_(std::move(config)),
-      clock_(deps.clock != nullptr ? *deps.clock : SystemClock()),
+      clock_(deps.clock != nullptr ? *deps.clock : common::SystemClock()),
       limiter_(deps.limiter != nullptr ? std::move(deps.limiter)
                                        : std::make_shared<RateLimiter>(config_.rate_limit, clock_)),
       transport_(std::move(deps.transport)),

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dingtalk/client.h"
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 #include "dingtalk/http_transport.h"
 #include "dingtalk/internal/classify.h"
 #include "dingtalk/metrics.h"
@@ -58,7 +58,7 @@ struct ClientConfig {
 
 struct ClientDeps {
   prometheus::Registry* registry = nullptr;  // metrics; null = none
-  Clock* clock = nullptr;                    // null = SystemClock()
+  common::Clock* clock = nullptr;                    // null = common::SystemClock()
   std::shared_ptr<RateLimiter> limiter;      // share one per process for the process cap
   std::shared_ptr<HttpTransport> transport;  // null = a CurlTransport from the config
   uint64_t jitter_seed = 0;                  // 0 = random
@@ -107,7 +107,7 @@ class HttpClient final : public Client {
   absl::Duration Backoff(ApiError reason, int attempt);
 
   const ClientConfig config_;
-  Clock& clock_;
+  common::Clock& clock_;
   std::shared_ptr<RateLimiter> limiter_;
   std::shared_ptr<HttpTransport> transport_;
   std::unique_ptr<Metrics> metrics_;

@@ -19,13 +19,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "dingtalk/error.h"
-#include "dingtalk/testing/fake_clock.h"
+#include "common/testing/fake_clock.h"
 
 namespace sase::dingtalk {
 namespace {
 
 using Json = nlohmann::json;
-using testing::FakeClock;
+using common::testing::FakeClock;
 
 constexpr char kAppKey[] = "dingappkey";
 constexpr char kAppSecret[] = "TOP-SECRET-app-secret";

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace sase::dingtalk {
-RateLimiter::RateLimiter(RateLimitConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {
+RateLimiter::RateLimiter(RateLimitConfig config, common::Clock& clock) : config_(std::move(config)), clock_(clock) {
   process_.rate = config_.process_qps;
   process_.capacity = std::max(1.0, config_.burst) + std::max(0.0, config_.interactive_reserve);
   process_.tokens = process_.capacity;

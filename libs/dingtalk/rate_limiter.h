@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 
 namespace sase::dingtalk {
 
@@ -36,7 +36,7 @@ struct RateLimitConfig {
 
 class RateLimiter {
  public:
-  RateLimiter(RateLimitConfig config, Clock& clock);
+  RateLimiter(RateLimitConfig config, common::Clock& clock);
 
   // Blocks (through the clock) until the call may go; returns the time spent waiting.
   absl::Duration Acquire(const std::string& app, const std::string& api, Priority priority);
@@ -65,7 +65,7 @@ class RateLimiter {
   Bucket& BucketFor(const std::string& app, const std::string& api, absl::Time now);
 
   const RateLimitConfig config_;
-  Clock& clock_;
+  common::Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, Bucket> buckets_;
   Bucket process_;

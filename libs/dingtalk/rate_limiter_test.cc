@@ -5,12 +5,12 @@
 #include <deque>
 #include <vector>
 
-#include "dingtalk/testing/fake_clock.h"
+#include "common/testing/fake_clock.h"
 
 namespace sase::dingtalk {
 namespace {
 
-using testing::FakeClock;
+using common::testing::FakeClock;
 
 // Largest number of grants inside any window [t, t + window).
 int MaxInWindow(const std::vector<absl::Time>& grants, absl::Duration window) {

@@ -2,7 +2,7 @@
 
 namespace sase::dingtalk {
 
-TokenCache::TokenCache(Fetch fetch, Clock& clock, absl::Duration refresh_early)
+TokenCache::TokenCache(Fetch fetch, common::Clock& clock, absl::Duration refresh_early)
     : fetch_(std::move(fetch)), clock_(clock), refresh_early_(refresh_early) {}
 
 bool TokenCache::Fresh(absl::Time now) const {

@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 #include "dingtalk/types.h"
 
 namespace sase::dingtalk {
@@ -24,7 +24,7 @@ class TokenCache {
  public:
   using Fetch = std::function<absl::StatusOr<AccessToken>()>;
 
-  TokenCache(Fetch fetch, Clock& clock, absl::Duration refresh_early);
+  TokenCache(Fetch fetch, common::Clock& clock, absl::Duration refresh_early);
 
   absl::StatusOr<AccessToken> Get();
   void Invalidate(const std::string& token);
@@ -35,7 +35,7 @@ class TokenCache {
   bool Fresh(absl::Time now) const;
 
   Fetch fetch_;
-  Clock& clock_;
+  common::Clock& clock_;
   const absl::Duration refresh_early_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "dingtalk/error.h"
-#include "dingtalk/testing/fake_clock.h"
+#include "common/testing/fake_clock.h"
 
 namespace sase::dingtalk {
 namespace {
 
-using testing::FakeClock;
+using common::testing::FakeClock;
 
 TEST(TokenCache, CachesAndRefreshesTenMinutesBeforeExpiry) {
   FakeClock clock;

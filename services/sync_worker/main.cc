@@ -5,6 +5,7 @@
 
 #include <prometheus/registry.h>
 
+#include "common/clock.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "store/extended_field_repository.h"
@@ -72,10 +73,11 @@ int main(int argc, char** argv) {
   sync_worker::EventInbox inbox(**pool, *registry);
   // One client per source version (and one process-wide DingTalk rate limiter) for full syncs,
   // events and the connectivity probe.
-  sync_worker::SourceClients clients(**pool, *box, sync_worker::MakeClientFactory(cfg->sync, *registry));
+  common::Clock& clock = common::SystemClock();
+  sync_worker::SourceClients clients(**pool, *box, sync_worker::MakeClientFactory(cfg->sync, *registry, clock));
   std::unique_ptr<sync_worker::SyncEngine> sync_engine =
-      sync_worker::MakeSyncEngine(cfg->sync, **pool, clients, *registry);
-  sync_worker::EventProcessor event_processor(**pool, clients, *registry,
+      sync_worker::MakeSyncEngine(cfg->sync, **pool, clients, *registry, clock);
+  sync_worker::EventProcessor event_processor(**pool, clients, *registry, clock,
                                               {.leave_rechecks = static_cast<int>(cfg->event_leave_rechecks)});
   sync_worker::SourceProbe source_probe(clients);
   sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, source_probe,

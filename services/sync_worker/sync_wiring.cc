@@ -2,17 +2,17 @@
 
 #include <algorithm>
 
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 #include "dingtalk/http_client.h"
 #include "dingtalk/rate_limiter.h"
 
 namespace sase::sync_worker {
 
-ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry) {
+ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry, common::Clock& clock) {
   dingtalk::RateLimitConfig limits;
   limits.qps_per_api = static_cast<double>(settings.dingtalk_qps);
-  auto limiter = std::make_shared<dingtalk::RateLimiter>(limits, dingtalk::SystemClock());
-  return [settings, limiter, &registry](
+  auto limiter = std::make_shared<dingtalk::RateLimiter>(limits, clock);
+  return [settings, limiter, &registry, &clock](
              const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {
     dingtalk::ClientConfig cfg;
     cfg.app_key = src.record.app_key;
@@ -23,6 +23,7 @@ ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Regist
     dingtalk::ClientDeps deps;
     deps.registry = &registry;
     deps.limiter = limiter;
+    deps.clock = &clock;
     absl::StatusOr<std::unique_ptr<dingtalk::HttpClient>> c = dingtalk::HttpClient::Create(cfg, deps);
     if (!c.ok()) return c.status();
     return std::shared_ptr<dingtalk::Client>(std::move(*c));
@@ -30,7 +31,7 @@ ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Regist
 }
 
 std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::PgPool& pool, SourceClients& sources,
-                                           prometheus::Registry& registry) {
+                                           prometheus::Registry& registry, common::Clock& clock) {
   SyncEngineOptions opts;
   opts.lease = absl::Seconds(settings.sync_lease_seconds);
   opts.poll_interval = absl::Milliseconds(settings.sync_poll_ms);
@@ -39,7 +40,7 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
   opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.department_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
-  return std::make_unique<SyncEngine>(pool, sources, registry, std::move(opts));
+  return std::make_unique<SyncEngine>(pool, sources, registry, clock, std::move(opts));
 }
 
 }  // namespace sase::sync_worker

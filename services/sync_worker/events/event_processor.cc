@@ -163,8 +163,8 @@ struct EventProcessor::Metrics {
 };
 
 EventProcessor::EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
-                               EventProcessorOptions options)
-    : pool_(pool), inbox_(pool), sources_(sources), options_(options) {
+                               common::Clock& clock, EventProcessorOptions options)
+    : pool_(pool), inbox_(pool), sources_(sources), clock_(clock), options_(options) {
   metrics_ = std::make_unique<Metrics>(registry);
 }
 
@@ -249,7 +249,7 @@ absl::StatusOr<int> EventProcessor::RunOnce() {
 
 std::vector<std::string> EventProcessor::PausedSources() {
   std::lock_guard<std::mutex> lock(breaker_mu_);
-  absl::Time now = absl::Now();
+  absl::Time now = clock_.Now();
   std::vector<std::string> out;
   for (const auto& [idp, b] : breakers_) {
     if (b.open_until > now) out.push_back(idp);
@@ -271,7 +271,7 @@ void EventProcessor::UpdateBreaker(const std::string& idp, const absl::Status& s
   }
   Breaker& b = breakers_[idp];
   absl::Duration pause = b.next_pause > absl::ZeroDuration() ? b.next_pause : options_.breaker_pause;
-  b.open_until = absl::Now() + pause;
+  b.open_until = clock_.Now() + pause;
   b.next_pause = std::min(pause * 2, std::max(options_.breaker_max_pause, options_.breaker_pause));
   metrics_->breaker_opens.Add({{"reason", std::string(dingtalk::ReasonName(dingtalk::ReasonOf(st)))}}).Increment();
   common::LogWarn("event source paused", {{"idp_id", idp},

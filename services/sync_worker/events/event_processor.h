@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "store/event_inbox_repository.h"
 #include "store/pg_pool.h"
 #include "sync_worker/source/source_config.h"
@@ -52,7 +53,8 @@ struct EventProcessorOptions {
 class EventProcessor {
  public:
   // `sources` is shared with the full sync (one client, one token cache per source version).
-  EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
+  // `clock` times the circuit breaker's pauses.
+  EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry, common::Clock& clock,
                  EventProcessorOptions options = {});
   ~EventProcessor();
 
@@ -81,6 +83,7 @@ class EventProcessor {
   store::PgPool& pool_;
   store::EventInboxRepository inbox_;
   SourceClients& sources_;
+  common::Clock& clock_;
   EventProcessorOptions options_;
   std::unique_ptr<Metrics> metrics_;
   std::map<std::string, Breaker> breakers_;  // by idp; guarded by breaker_mu_

@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/fake_clock.h"
 #include "dingtalk/http_client.h"
 #include "dingtalk_sim/sim_server.h"
 #include "gmock/gmock.h"
@@ -45,7 +46,7 @@ class EventProcessorPgTest : public testing::StoreTest {
     idp_ = CreateSource("events");
     ASSERT_FALSE(idp_.empty());
     clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-    processor_ = std::make_unique<EventProcessor>(*pool_, *clients_, registry_,
+    processor_ = std::make_unique<EventProcessor>(*pool_, *clients_, registry_, common::SystemClock(),
                                                   EventProcessorOptions{.batch = 50,
                                                                         .max_attempts = 3,
                                                                         .breaker_pause = absl::ZeroDuration()});
@@ -305,15 +306,17 @@ TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
 }
 
 // Circuit breaker: an unreachable DingTalk pauses claiming the source's rows (nothing is claimed or
-// fetched, even for rows that are due), counted and logged; after the pause one batch is tried again.
+// fetched, even for rows that are due), counted and logged; after the pause one batch is tried
+// again, and a second failure doubles the pause. Time passes on a fake clock, not in sleeps.
 TEST_F(EventProcessorPgTest, UnreachableSourceIsPausedThenTriedAgain) {
   std::string a = Org()["users"][0]["userid"];
   sim_.reset();  // DingTalk unreachable
   processor_.reset();
   prometheus::Registry registry;
+  common::testing::FakeClock clock;
   processor_ = std::make_unique<EventProcessor>(
-      *pool_, *clients_, registry,
-      EventProcessorOptions{.batch = 50, .max_attempts = 10, .breaker_pause = absl::Milliseconds(400)});
+      *pool_, *clients_, registry, clock,
+      EventProcessorOptions{.batch = 50, .max_attempts = 10, .breaker_pause = absl::Minutes(1)});
   auto attempts = [&] {
     pqxx::connection c(db_->dsn());
     pqxx::read_transaction tx(c);
@@ -341,15 +344,23 @@ TEST_F(EventProcessorPgTest, UnreachableSourceIsPausedThenTriedAgain) {
   ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
   EXPECT_EQ(attempts(), 1);
 
-  // After the pause both are claimed and tried again; still unreachable: paused again.
-  for (int i = 0; i < 500 && !processor_->PausedSources().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  clock.Advance(absl::Seconds(59));
+  EXPECT_EQ(processor_->PausedSources(), std::vector<std::string>{idp_});
+  ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
+  EXPECT_EQ(attempts(), 1);
+
+  // After the pause both are claimed and tried again; still unreachable: paused again, for twice
+  // as long.
+  clock.Advance(absl::Seconds(2));
   ASSERT_TRUE(processor_->PausedSources().empty());
   ASSERT_EQ(processor_->RunOnce().value_or(-1), 0);
   EXPECT_EQ(attempts(), 3);
   EXPECT_EQ(processor_->PausedSources(), std::vector<std::string>{idp_});
   EXPECT_NE(metrics().find(R"(sase_event_source_pauses_total{reason="unreachable"} 2)"), std::string::npos);
+  clock.Advance(absl::Seconds(61));
+  EXPECT_EQ(processor_->PausedSources(), std::vector<std::string>{idp_}) << "the second pause is 2 minutes";
+  clock.Advance(absl::Seconds(60));
+  EXPECT_TRUE(processor_->PausedSources().empty());
   processor_.reset();  // before `registry`
 }
 

@@ -121,7 +121,8 @@ class FullSyncTest : public testing::StoreTest {
 
   void StartServices() {
     clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), EngineOptions("worker-a"));
+    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), common::SystemClock(),
+                                           EngineOptions("worker-a"));
     probe_ = std::make_unique<SourceProbe>(*clients_);
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(*sources_, *fields_, *probe_,
                                                                  IdentitySourceServiceImpl::Options{.public_host = ""});
@@ -644,7 +645,8 @@ TEST_F(FullSyncTest, KilledRunIsTakenOverAndCompletes) {
 
   // Worker B takes the run over once the lease has expired.
   clients_b_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, registry_b_, EngineOptions("worker-b"));
+  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, registry_b_, common::SystemClock(),
+                                           EngineOptions("worker-b"));
   engine_b_->PollOnce();
   EXPECT_EQ(engine_b_->active_runs(), 0) << "lease not yet expired";
   engine_b_->Start();

@@ -7,9 +7,15 @@
 
 namespace sase::sync_worker {
 
-LeaseHeartbeat::LeaseHeartbeat(std::string run_id, absl::Duration interval, const std::atomic<bool>& stop,
-                               std::atomic<bool>& cancel, std::function<absl::Status()> beat)
-    : run_id_(std::move(run_id)), interval_(interval), stop_(stop), cancel_(cancel), beat_(std::move(beat)) {
+LeaseHeartbeat::LeaseHeartbeat(std::string run_id, absl::Duration interval, common::Clock& clock,
+                               const std::atomic<bool>& stop, std::atomic<bool>& cancel,
+                               std::function<absl::Status()> beat)
+    : run_id_(std::move(run_id)),
+      interval_(interval),
+      clock_(clock),
+      stop_(stop),
+      cancel_(cancel),
+      beat_(std::move(beat)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -23,14 +29,15 @@ void LeaseHeartbeat::Stop() {
 }
 
 void LeaseHeartbeat::Loop() {
-  absl::Time next = absl::Now();
+  absl::Time next = clock_.Now();
   std::unique_lock<std::mutex> lock(mu_);
   while (!done_) {
     if (stop_.load()) {
       cancel_ = true;
       return;
     }
-    if (absl::Now() >= next) {
+    if (const absl::Time now = clock_.Now(); now >= next) {
+      next = now + interval_;  // from the start of this beat
       lock.unlock();
       absl::Status s = beat_();
       lock.lock();
@@ -39,7 +46,6 @@ void LeaseHeartbeat::Loop() {
         cancel_ = true;
         return;
       }
-      next = absl::Now() + interval_;
     }
     // Wakes for Stop() at once; polls `stop` (owned by the engine, not signalled here) every 50 ms.
     cv_.wait_for(lock, std::chrono::milliseconds(50));

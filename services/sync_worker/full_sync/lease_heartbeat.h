@@ -13,12 +13,14 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace sase::sync_worker {
 
 class LeaseHeartbeat {
  public:
-  LeaseHeartbeat(std::string run_id, absl::Duration interval, const std::atomic<bool>& stop,
+  // `clock` decides when an interval has passed (checked every 50 ms of real time).
+  LeaseHeartbeat(std::string run_id, absl::Duration interval, common::Clock& clock, const std::atomic<bool>& stop,
                  std::atomic<bool>& cancel, std::function<absl::Status()> beat);
   ~LeaseHeartbeat() { Stop(); }
   LeaseHeartbeat(const LeaseHeartbeat&) = delete;
@@ -32,6 +34,7 @@ class LeaseHeartbeat {
 
   const std::string run_id_;
   const absl::Duration interval_;
+  common::Clock& clock_;
   const std::atomic<bool>& stop_;
   std::atomic<bool>& cancel_;
   const std::function<absl::Status()> beat_;

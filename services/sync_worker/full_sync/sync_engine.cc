@@ -71,8 +71,8 @@ struct SyncEngine::Metrics {
 };
 
 SyncEngine::SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
-                       SyncEngineOptions options)
-    : pool_(pool), sources_(sources), runs_(pool), options_(std::move(options)) {
+                       common::Clock& clock, SyncEngineOptions options)
+    : pool_(pool), sources_(sources), clock_(clock), runs_(pool), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultOwner();
   metrics_ = std::make_unique<Metrics>(registry);
 }
@@ -152,7 +152,7 @@ absl::StatusOr<v1::SyncRun> SyncEngine::ApproveDeletions(const std::string& tena
   absl::StatusOr<store::SyncRunRecord> r = runs_.ApproveDeletions(tenant, run_id);
   if (!r.ok()) return r.status();
   metrics_->Objects("user", "departed", static_cast<int64_t>(r->held_userids.size()));
-  metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
+  metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(clock_.Now())));
   common::LogInfo("held deletions approved",
                   {{"run_id", run_id}, {"users", static_cast<int64_t>(r->held_userids.size())}});
   return r->run;
@@ -183,8 +183,8 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
   const char* result = state == v1::SUCCEEDED ? "succeeded" : state == v1::AWAITING_APPROVAL ? "awaiting_approval"
                                                                                               : "failed";
   metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
-  metrics_->duration.Observe(absl::ToDoubleSeconds(absl::Now() - started));
-  if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(absl::Now())));
+  metrics_->duration.Observe(absl::ToDoubleSeconds(clock_.Now() - started));
+  if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(clock_.Now())));
   metrics_->Objects("department", "fetched", counts.departments_fetched());
   metrics_->Objects("department", "created", counts.departments_created());
   metrics_->Objects("department", "updated", counts.departments_updated());
@@ -199,7 +199,7 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
                    {"idp_id", run.idp_id()},
                    {"result", result},
                    {"failure_reason", reason},
-                   {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(absl::Now() - started))},
+                   {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(clock_.Now() - started))},
                    {"users_fetched", counts.users_fetched()},
                    {"users_created", counts.users_created()},
                    {"users_updated", counts.users_updated()},
@@ -213,12 +213,12 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
   const std::string& run_id = run.run_id();
   const std::string& tenant = run.tenant_id();
   const std::string& idp = run.idp_id();
-  const absl::Time started = absl::Now();
+  const absl::Time started = clock_.Now();
   RunState rs;
 
   // Heartbeat: renews the lease and persists progress; cancels the run when the lease is lost or
   // the engine stops.
-  LeaseHeartbeat heartbeat(run_id, options_.progress_interval, stop, rs.cancel, [&] {
+  LeaseHeartbeat heartbeat(run_id, options_.progress_interval, clock_, stop, rs.cancel, [&] {
     return runs_.Heartbeat(run_id, options_.owner, options_.lease, rs.state.load(), rs.Progress(), rs.Counts());
   });
 

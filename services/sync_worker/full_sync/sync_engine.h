@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "dingtalk/client.h"
 #include "sase/dingtalk/v1/sync.pb.h"
 #include "store/pg_pool.h"
@@ -59,7 +60,9 @@ struct SyncEngineOptions {
 class SyncEngine {
  public:
   // `sources` is shared with the event processor and the probe (one client per source version).
-  SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry, SyncEngineOptions options);
+  // `clock` times runs and drives the lease heartbeat.
+  SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry, common::Clock& clock,
+             SyncEngineOptions options);
   ~SyncEngine();
   SyncEngine(const SyncEngine&) = delete;
   SyncEngine& operator=(const SyncEngine&) = delete;
@@ -92,6 +95,7 @@ class SyncEngine {
 
   store::PgPool& pool_;
   SourceClients& sources_;
+  common::Clock& clock_;
   store::SyncRunRepository runs_;
   SyncEngineOptions options_;
   std::unique_ptr<Metrics> metrics_;

@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 #include <prometheus/registry.h>
 
+#include "common/clock.h"
 #include "common/grpc_server.h"
 #include "dingtalk/error.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
@@ -121,7 +122,8 @@ class ServiceTest : public StoreTest {
           dingtalk::MakeError(dingtalk::ApiError::kUnreachable, "no DingTalk in this test"));
     });
     probe_ = std::make_unique<SourceProbe>(*clients_);
-    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), SyncEngineOptions{});
+    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), common::SystemClock(),
+                                           SyncEngineOptions{});
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
         *sources_, *fields_, *probe_, IdentitySourceServiceImpl::Options{.public_host = kPublicHost});
     runs_ = std::make_unique<store::SyncRunRepository>(*pool_);

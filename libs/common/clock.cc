@@ -1,8 +1,8 @@
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 
 #include "absl/time/clock.h"
 
-namespace sase::dingtalk {
+namespace sase::common {
 namespace {
 class RealClock final : public Clock {
  public:
@@ -18,4 +18,4 @@ Clock& SystemClock() {
   return *clock;
 }
 
-}  // namespace sase::dingtalk
+}  // namespace sase::common

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "dingtalk/clock.h"
+#include "common/clock.h"
 
-namespace sase::dingtalk::testing {
+namespace sase::common::testing {
 
 class FakeClock final : public Clock {
  public:
@@ -41,4 +41,4 @@ class FakeClock final : public Clock {
   std::vector<absl::Duration> sleeps_;
 };
 
-}  // namespace sase::dingtalk::testing
+}  // namespace sase::common::testing
