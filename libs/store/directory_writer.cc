@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,6 +11,7 @@
 #include "common/timestamp.h"
 #include "common/validation.h"
 #include "store/change_log.h"
+#include "store/directory_plan.h"
 #include "store/directory_reader.h"
 
 namespace sase::store {
@@ -26,6 +23,7 @@ using dir_internal::Int64ArrayLiteral;
 using dir_internal::ParseInt64Array;
 using dir_internal::TextArrayLiteral;
 using dir_internal::ToHex;
+using dir_plan::AncestorMap;
 
 constexpr int kDeparted = v1::USER_DEPARTED;
 
@@ -109,51 +107,6 @@ void WriteClosureRows(pqxx::work& tx, const std::string& tenant, const std::stri
   }
 }
 
-// Direct departments plus every known ancestor, sorted and unique. Departed users have none.
-using AncestorMap = absl::flat_hash_map<int64_t, std::vector<int64_t>>;
-std::vector<int64_t> ComputeClosure(const std::vector<int64_t>& direct, int status, const AncestorMap& ancestors) {
-  std::vector<int64_t> out;
-  if (status == kDeparted) return out;
-  for (int64_t d : direct) {
-    out.push_back(d);
-    auto it = ancestors.find(d);
-    if (it != ancestors.end()) out.insert(out.end(), it->second.begin(), it->second.end());
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return ToHex(std::string(reinterpret_cast<const char*>(md), len));
-}
-
-// The synced content of a user, with derived and server-side fields cleared.
-v1::User NormalizedContent(const v1::User& in) {
-  v1::User u = in;
-  u.clear_tenant_id();
-  u.clear_idp_id();
-  u.clear_user_id();
-  u.clear_version();
-  u.clear_create_time();
-  u.clear_update_time();
-  if (u.status() == v1::USER_STATUS_UNSPECIFIED) u.set_status(v1::USER_ACTIVE);
-  return u;
-}
-
-std::string DeterministicBytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
-}
-
 std::string AttributesJson(const v1::User& u) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : u.attributes()) j[k] = v;
@@ -178,6 +131,106 @@ std::string HiredLiteral(const std::vector<const v1::User*>& users) {
 template <typename T>
 std::vector<int64_t> ToVector(const google::protobuf::RepeatedField<T>& f) {
   return std::vector<int64_t>(f.begin(), f.end());
+}
+
+// Recomputes the closure of every active user below the departments in `moved` (whose paths
+// changed) from `anc`; returns how many users' closures changed.
+int RecomputeClosuresBelow(pqxx::work& tx, const std::string& tenant, const std::string& idp,
+                           const std::vector<int64_t>& moved, const AncestorMap& anc) {
+  // Two index lookups rather than one semi-join: while a sync streams users in, the tables'
+  // statistics lag far behind their size and the planner would pick a nested loop of scans.
+  std::vector<std::string> member_ids;
+  for (const auto& row : tx.exec_params("SELECT DISTINCT c.user_id::text FROM user_dept_closure c"
+                                        " WHERE c.idp_id = $1::uuid AND c.dept_id = ANY($2::bigint[])",
+                                        idp, Int64ArrayLiteral(moved))) {
+    member_ids.push_back(row[0].c_str());
+  }
+  if (member_ids.empty()) return 0;
+  pqxx::result users = tx.exec_params(
+      absl::StrCat("SELECT u.user_id::text, u.dept_ids::text, u.dept_closure::text, u.status FROM users u"
+                   " WHERE u.user_id = ANY($3::uuid[]) AND u.tenant_id = $2 AND u.idp_id = $1::uuid"
+                   " AND u.status <> ", kDeparted),
+      idp, tenant, TextArrayLiteral(member_ids));
+  ClosureRows closure_rows;
+  std::vector<std::string> ids, closures;
+  for (const auto& row : users) {
+    std::vector<int64_t> direct = ParseInt64Array(row[1].c_str());
+    std::vector<int64_t> closure = dir_plan::UserClosure(direct, row[3].as<int>() == kDeparted, anc);
+    if (closure == ParseInt64Array(row[2].c_str())) continue;
+    ids.push_back(row[0].c_str());
+    closures.push_back(Int64ArrayLiteral(closure));
+    closure_rows.replace_user_ids.push_back(row[0].c_str());
+    closure_rows.Add(row[0].c_str(), closure, direct);
+  }
+  if (ids.empty()) return 0;
+  tx.exec_params(
+      "UPDATE users u SET dept_closure = t.c::bigint[] FROM unnest($1::text[], $2::text[]) AS t(id, c)"
+      " WHERE u.user_id = t.id::uuid",
+      TextArrayLiteral(ids), TextArrayLiteral(closures));
+  WriteClosureRows(tx, tenant, idp, closure_rows);
+  return static_cast<int>(ids.size());
+}
+
+// One multi-row upsert of users (normalized content, closure, content hash, version) through
+// unnest(); returns (dingtalk_userid, user_id, created micros, updated micros) per row.
+pqxx::result InsertUserRows(pqxx::work& tx, const std::string& tenant, const std::string& idp,
+                            const std::vector<v1::User>& normalized, const std::vector<std::vector<int64_t>>& closures,
+                            const std::vector<std::string>& hashes, const std::vector<int64_t>& seqs) {
+  const size_t n = normalized.size();
+  std::vector<std::string> c_userid(n), c_unionid(n), c_name(n), c_email(n), c_org_email(n), c_mobile(n),
+      c_job(n), c_title(n), c_avatar(n), c_manager(n), c_depts(n), c_leaders(n), c_closure(n), c_attrs(n);
+  std::vector<bool> c_active(n);
+  std::vector<int64_t> c_status(n);
+  for (size_t i = 0; i < n; ++i) {
+    const v1::User& u = normalized[i];
+    c_userid[i] = u.dingtalk_userid();
+    c_unionid[i] = u.unionid();
+    c_name[i] = u.name();
+    c_email[i] = u.email();
+    c_org_email[i] = u.org_email();
+    c_mobile[i] = u.mobile();
+    c_job[i] = u.job_number();
+    c_title[i] = u.title();
+    c_avatar[i] = u.avatar();
+    c_manager[i] = u.manager_userid();
+    c_active[i] = u.active();
+    c_status[i] = u.status();
+    c_depts[i] = Int64ArrayLiteral(ToVector(u.department_ids()));
+    c_leaders[i] = Int64ArrayLiteral(ToVector(u.leader_department_ids()));
+    c_closure[i] = Int64ArrayLiteral(closures[i]);
+    c_attrs[i] = AttributesJson(u);
+  }
+  std::vector<const v1::User*> normalized_ptrs;
+  for (const auto& u : normalized) normalized_ptrs.push_back(&u);
+
+  return tx.exec_params(
+      absl::StrCat(
+          "INSERT INTO users AS u (idp_id, tenant_id, dingtalk_userid, unionid, name, email, org_email, mobile,"
+          " job_number, title, avatar, manager_userid, active, status, dept_ids, leader_dept_ids, dept_closure,"
+          " attributes, hired_at, content_hash, version)"
+          " SELECT $1::uuid, $2, t.a, t.b, t.c, t.d, t.e, t.f, t.g, t.h, t.i, t.j, t.k, t.l, t.m::bigint[],"
+          " t.n::bigint[], t.o::bigint[], t.p::jsonb,"
+          " CASE WHEN t.q IS NULL THEN NULL ELSE 'epoch'::timestamptz + t.q * interval '1 microsecond' END,"
+          " decode(t.r, 'hex'), t.s"
+          " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+          " $10::text[], $11::text[], $12::text[], $13::boolean[], $14::int[], $15::text[], $16::text[],"
+          " $17::text[], $18::text[], $19::bigint[], $20::text[], $21::bigint[])"
+          " AS t(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s)"
+          " ON CONFLICT (idp_id, dingtalk_userid) DO UPDATE SET unionid = EXCLUDED.unionid, name = EXCLUDED.name,"
+          " email = EXCLUDED.email, org_email = EXCLUDED.org_email, mobile = EXCLUDED.mobile,"
+          " job_number = EXCLUDED.job_number, title = EXCLUDED.title, avatar = EXCLUDED.avatar,"
+          " manager_userid = EXCLUDED.manager_userid, active = EXCLUDED.active, status = EXCLUDED.status,"
+          " dept_ids = EXCLUDED.dept_ids, leader_dept_ids = EXCLUDED.leader_dept_ids,"
+          " dept_closure = EXCLUDED.dept_closure, attributes = EXCLUDED.attributes, hired_at = EXCLUDED.hired_at,"
+          " content_hash = EXCLUDED.content_hash, version = EXCLUDED.version, updated_at = now()"
+          " RETURNING u.dingtalk_userid, u.user_id::text, (extract(epoch from u.created_at) * 1000000)::bigint,"
+          " (extract(epoch from u.updated_at) * 1000000)::bigint"),
+      idp, tenant, TextArrayLiteral(c_userid), TextArrayLiteral(c_unionid), TextArrayLiteral(c_name),
+      TextArrayLiteral(c_email), TextArrayLiteral(c_org_email), TextArrayLiteral(c_mobile), TextArrayLiteral(c_job),
+      TextArrayLiteral(c_title), TextArrayLiteral(c_avatar), TextArrayLiteral(c_manager), BoolArrayLiteral(c_active),
+      Int64ArrayLiteral(c_status), TextArrayLiteral(c_depts), TextArrayLiteral(c_leaders),
+      TextArrayLiteral(c_closure), TextArrayLiteral(c_attrs), HiredLiteral(normalized_ptrs), TextArrayLiteral(hashes),
+      Int64ArrayLiteral(seqs));
 }
 
 }  // namespace
@@ -238,44 +291,13 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
     n.order = d.order();
   }
 
-  // Paths, iteratively: walk up to a resolved node (or a root / unknown parent), then fill down.
-  absl::flat_hash_set<int64_t> resolved;
-  resolved.reserve(nodes.size());
-  std::vector<int64_t> chain;
-  for (auto& [id, node] : nodes) {
-    if (resolved.contains(id)) continue;
-    chain.clear();
-    absl::flat_hash_set<int64_t> on_chain;
-    int64_t cur = id;
-    std::vector<int64_t> base;
-    while (true) {
-      if (!on_chain.insert(cur).second) {
-        return absl::InvalidArgumentError(absl::StrCat("parent_id: department ", cur, " is its own ancestor"));
-      }
-      chain.push_back(cur);
-      const Node& n = nodes.at(cur);
-      auto parent = nodes.find(n.parent);
-      if (n.parent == 0 || parent == nodes.end()) break;  // root or parent unknown: top-level
-      if (resolved.contains(n.parent)) {
-        base = parent->second.ancestors;
-        base.push_back(n.parent);
-        break;
-      }
-      cur = n.parent;
-    }
-    // chain[last] gets `base`; each one below it gets its parent's path + parent.
-    for (size_t i = chain.size(); i-- > 0;) {
-      Node& n = nodes.at(chain[i]);
-      if (i == chain.size() - 1) {
-        n.ancestors = base;
-      } else {
-        const Node& parent = nodes.at(chain[i + 1]);
-        n.ancestors = parent.ancestors;
-        n.ancestors.push_back(chain[i + 1]);
-      }
-      resolved.insert(chain[i]);
-    }
-  }
+  absl::flat_hash_map<int64_t, int64_t> parent_of;
+  parent_of.reserve(nodes.size());
+  for (const auto& [id, n] : nodes) parent_of.emplace(id, n.parent);
+  absl::StatusOr<AncestorMap> computed = dir_plan::AncestorPaths(parent_of);
+  if (!computed.ok()) return computed.status();
+  const AncestorMap& paths = *computed;
+  for (auto& [id, n] : nodes) n.ancestors = paths.at(id);
 
   std::vector<int64_t> changed;
   std::vector<int64_t> path_changed;
@@ -336,43 +358,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
 
   // Users below a department whose path changed get their closure recomputed.
   if (!path_changed.empty()) {
-    // Two index lookups rather than one semi-join: while a sync streams users in, the tables'
-    // statistics lag far behind their size and the planner would pick a nested loop of scans.
-    std::vector<std::string> member_ids;
-    for (const auto& row : tx.exec_params("SELECT DISTINCT c.user_id::text FROM user_dept_closure c"
-                                          " WHERE c.idp_id = $1::uuid AND c.dept_id = ANY($2::bigint[])",
-                                          idp, Int64ArrayLiteral(path_changed))) {
-      member_ids.push_back(row[0].c_str());
-    }
-    pqxx::result users;
-    if (!member_ids.empty()) {
-      users = tx.exec_params(
-          "SELECT u.user_id::text, u.dept_ids::text, u.dept_closure::text, u.status FROM users u"
-          " WHERE u.user_id = ANY($3::uuid[]) AND u.tenant_id = $2 AND u.idp_id = $1::uuid AND u.status <> 3",
-          idp, tenant, TextArrayLiteral(member_ids));
-    }
-    AncestorMap anc;
-    anc.reserve(nodes.size());
-    for (const auto& [id, n] : nodes) anc.emplace(id, n.ancestors);
-    ClosureRows closure_rows;
-    std::vector<std::string> ids, closures;
-    for (const auto& row : users) {
-      std::vector<int64_t> direct = ParseInt64Array(row[1].c_str());
-      std::vector<int64_t> closure = ComputeClosure(direct, row[3].as<int>(), anc);
-      if (closure == ParseInt64Array(row[2].c_str())) continue;
-      ids.push_back(row[0].c_str());
-      closures.push_back(Int64ArrayLiteral(closure));
-      closure_rows.replace_user_ids.push_back(row[0].c_str());
-      closure_rows.Add(row[0].c_str(), closure, direct);
-    }
-    if (!ids.empty()) {
-      tx.exec_params(
-          "UPDATE users u SET dept_closure = t.c::bigint[] FROM unnest($1::text[], $2::text[]) AS t(id, c)"
-          " WHERE u.user_id = t.id::uuid",
-          TextArrayLiteral(ids), TextArrayLiteral(closures));
-      WriteClosureRows(tx, tenant, idp, closure_rows);
-      result.closures_recomputed = static_cast<int>(ids.size());
-    }
+    result.closures_recomputed = RecomputeClosuresBelow(tx, tenant, idp, path_changed, paths);
   }
   return result;
 }
@@ -486,13 +472,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
     for (const auto& row : r) anc.emplace(row[0].as<int64_t>(), ParseInt64Array(row[1].c_str()));
   }
 
-  struct Existing {
-    std::string user_id;
-    std::string hash;
-    std::vector<int64_t> closure;
-    int status = 0;
-  };
-  absl::flat_hash_map<std::string, Existing> existing;
+  absl::flat_hash_map<std::string, dir_plan::StoredUser> existing;
   {
     std::vector<std::string> userids;
     userids.reserve(users.size());
@@ -507,94 +487,29 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
         idp, TextArrayLiteral(userids));
     existing.reserve(r.size());
     for (const auto& row : r) {
-      existing.emplace(row[0].c_str(), Existing{row[1].c_str(), row[2].c_str(), ParseInt64Array(row[3].c_str()),
+      existing.emplace(row[0].c_str(), dir_plan::StoredUser{row[1].c_str(), row[2].c_str(), ParseInt64Array(row[3].c_str()),
                                                 row[4].as<int>()});
     }
   }
 
   // Decide what changed.
-  std::vector<const v1::User*> changed;
-  std::vector<v1::User> normalized;
-  std::vector<std::string> hashes;
-  std::vector<std::vector<int64_t>> closures;
-  for (const v1::User* u : users) {
-    v1::User content = NormalizedContent(*u);
-    std::string hash = Sha256Hex(DeterministicBytes(content));
-    std::vector<int64_t> closure = ComputeClosure(ToVector(content.department_ids()), content.status(), anc);
-    auto it = existing.find(u->dingtalk_userid());
-    if (it != existing.end() && it->second.hash == hash && it->second.closure == closure) {
-      ++result.unchanged;
-      continue;
-    }
-    changed.push_back(u);
-    normalized.push_back(std::move(content));
-    hashes.push_back(std::move(hash));
-    closures.push_back(std::move(closure));
-  }
+  dir_plan::UserPlan plan = dir_plan::PlanUsers(users, existing, anc);
+  result.unchanged = plan.unchanged;
+  std::vector<const v1::User*>& changed = plan.changed;
+  std::vector<v1::User>& normalized = plan.normalized;
+  std::vector<std::string>& hashes = plan.hashes;
+  std::vector<std::vector<int64_t>>& closures = plan.closures;
   if (changed.empty()) return result;
   std::vector<int64_t> seqs = AllocateSeqs(tx, changed.size());
 
   const size_t n = changed.size();
-  std::vector<std::string> c_userid(n), c_unionid(n), c_name(n), c_email(n), c_org_email(n), c_mobile(n),
-      c_job(n), c_title(n), c_avatar(n), c_manager(n), c_depts(n), c_leaders(n), c_closure(n), c_attrs(n);
-  std::vector<bool> c_active(n);
-  std::vector<int64_t> c_status(n);
-  for (size_t i = 0; i < n; ++i) {
-    const v1::User& u = normalized[i];
-    c_userid[i] = u.dingtalk_userid();
-    c_unionid[i] = u.unionid();
-    c_name[i] = u.name();
-    c_email[i] = u.email();
-    c_org_email[i] = u.org_email();
-    c_mobile[i] = u.mobile();
-    c_job[i] = u.job_number();
-    c_title[i] = u.title();
-    c_avatar[i] = u.avatar();
-    c_manager[i] = u.manager_userid();
-    c_active[i] = u.active();
-    c_status[i] = u.status();
-    c_depts[i] = Int64ArrayLiteral(ToVector(u.department_ids()));
-    c_leaders[i] = Int64ArrayLiteral(ToVector(u.leader_department_ids()));
-    c_closure[i] = Int64ArrayLiteral(closures[i]);
-    c_attrs[i] = AttributesJson(u);
-  }
-  std::vector<const v1::User*> normalized_ptrs;
-  for (const auto& u : normalized) normalized_ptrs.push_back(&u);
-
-  pqxx::result written = tx.exec_params(
-      absl::StrCat(
-          "INSERT INTO users AS u (idp_id, tenant_id, dingtalk_userid, unionid, name, email, org_email, mobile,"
-          " job_number, title, avatar, manager_userid, active, status, dept_ids, leader_dept_ids, dept_closure,"
-          " attributes, hired_at, content_hash, version)"
-          " SELECT $1::uuid, $2, t.a, t.b, t.c, t.d, t.e, t.f, t.g, t.h, t.i, t.j, t.k, t.l, t.m::bigint[],"
-          " t.n::bigint[], t.o::bigint[], t.p::jsonb,"
-          " CASE WHEN t.q IS NULL THEN NULL ELSE 'epoch'::timestamptz + t.q * interval '1 microsecond' END,"
-          " decode(t.r, 'hex'), t.s"
-          " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
-          " $10::text[], $11::text[], $12::text[], $13::boolean[], $14::int[], $15::text[], $16::text[],"
-          " $17::text[], $18::text[], $19::bigint[], $20::text[], $21::bigint[])"
-          " AS t(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s)"
-          " ON CONFLICT (idp_id, dingtalk_userid) DO UPDATE SET unionid = EXCLUDED.unionid, name = EXCLUDED.name,"
-          " email = EXCLUDED.email, org_email = EXCLUDED.org_email, mobile = EXCLUDED.mobile,"
-          " job_number = EXCLUDED.job_number, title = EXCLUDED.title, avatar = EXCLUDED.avatar,"
-          " manager_userid = EXCLUDED.manager_userid, active = EXCLUDED.active, status = EXCLUDED.status,"
-          " dept_ids = EXCLUDED.dept_ids, leader_dept_ids = EXCLUDED.leader_dept_ids,"
-          " dept_closure = EXCLUDED.dept_closure, attributes = EXCLUDED.attributes, hired_at = EXCLUDED.hired_at,"
-          " content_hash = EXCLUDED.content_hash, version = EXCLUDED.version, updated_at = now()"
-          " RETURNING u.dingtalk_userid, u.user_id::text, (extract(epoch from u.created_at) * 1000000)::bigint,"
-          " (extract(epoch from u.updated_at) * 1000000)::bigint"),
-      idp, tenant, TextArrayLiteral(c_userid), TextArrayLiteral(c_unionid), TextArrayLiteral(c_name),
-      TextArrayLiteral(c_email), TextArrayLiteral(c_org_email), TextArrayLiteral(c_mobile), TextArrayLiteral(c_job),
-      TextArrayLiteral(c_title), TextArrayLiteral(c_avatar), TextArrayLiteral(c_manager), BoolArrayLiteral(c_active),
-      Int64ArrayLiteral(c_status), TextArrayLiteral(c_depts), TextArrayLiteral(c_leaders),
-      TextArrayLiteral(c_closure), TextArrayLiteral(c_attrs), HiredLiteral(normalized_ptrs), TextArrayLiteral(hashes),
-      Int64ArrayLiteral(seqs));
+  pqxx::result written = InsertUserRows(tx, tenant, idp, normalized, closures, hashes, seqs);
 
   // The stored rows are the normalized content plus what the database assigned: the change
   // payloads are built from that rather than read back (same bytes as UserFromRow would give).
   absl::flat_hash_map<std::string, size_t> index;
   index.reserve(n);
-  for (size_t i = 0; i < n; ++i) index[c_userid[i]] = i;
+  for (size_t i = 0; i < n; ++i) index[normalized[i].dingtalk_userid()] = i;
   if (written.size() != n) {
     return absl::InternalError(absl::StrCat("users upsert wrote ", written.size(), " rows for ", n, " users"));
   }
@@ -647,8 +562,8 @@ absl::StatusOr<WriteResult> DirectoryWriter::MarkDepartedInTx(pqxx::work& tx, co
   if (!idp_ok.ok()) return idp_ok;
   LockChangeLog(tx);
   pqxx::result r = tx.exec_params(
-      "SELECT user_id::text FROM users WHERE idp_id = $1::uuid AND tenant_id = $2"
-      " AND dingtalk_userid = ANY($3::text[]) AND status <> 3 ORDER BY user_id FOR UPDATE",
+      absl::StrCat("SELECT user_id::text FROM users WHERE idp_id = $1::uuid AND tenant_id = $2"
+                   " AND dingtalk_userid = ANY($3::text[]) AND status <> ", kDeparted, " ORDER BY user_id FOR UPDATE"),
       idp, tenant, TextArrayLiteral(dingtalk_userids));
   absl::flat_hash_set<std::string> distinct(dingtalk_userids.begin(), dingtalk_userids.end());
   result.unchanged = static_cast<int>(distinct.size() - r.size());
@@ -657,7 +572,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::MarkDepartedInTx(pqxx::work& tx, co
   for (const auto& row : r) ids.push_back(row[0].c_str());
   std::vector<int64_t> seqs = AllocateSeqs(tx, ids.size());
   pqxx::result updated = tx.exec_params(
-      absl::StrCat("UPDATE users u SET status = 3, dept_closure = '{}', content_hash = NULL, version = t.s,"
+      absl::StrCat("UPDATE users u SET status = ", kDeparted, ", dept_closure = '{}', content_hash = NULL, version = t.s,"
                    " updated_at = now() FROM unnest($3::uuid[], $4::bigint[]) AS t(id, s)"
                    " WHERE u.user_id = t.id AND u.idp_id = $1::uuid AND u.tenant_id = $2 RETURNING ",
                    dir_internal::kUserColumns),
