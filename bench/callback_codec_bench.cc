@@ -1,4 +1,4 @@
-// Micro-benchmark of the DingTalk push hot path in libs/callback (issue 3 ingress CPU):
+// Micro-benchmark of the DingTalk push hot path in libs/callback (what ingress spends per push):
 //   open_valid          CallbackCodec::Open on a valid push (signature, AES, event JSON)
 //   open_bad_signature  CallbackCodec::Open on the same push with one signature digit changed
 //   success_reply       CallbackCodec::SuccessReply (nonce, AES encrypt, SHA-1, reply JSON)

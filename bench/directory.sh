@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Directory benchmark (issue 2 §6): 100k users in 5k departments (depth >= 8, users in 1-3
+# Directory benchmark: 100k users in 5k departments (depth >= 8, users in 1-3
 # departments) in a durable PostgreSQL; a separate load-generator process drives GetUser,
 # CheckMembership, LookupUser and ListUsers (subtree, 100 per page): closed loop at fixed
 # concurrency for QPS, then open loop at half that rate for latency. 3 runs each, medians.
@@ -16,8 +16,10 @@ RPCS=${RPCS:-get_user check_membership lookup_user list_users}
 PG_PORT=${PG_PORT:-55450}
 DIR_PORT=${DIR_PORT:-50162}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
-"$root/scripts/install_deps.sh"
-BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2
+if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use $BUILD_DIR as it is
+  "$root/scripts/install_deps.sh"
+  BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2
+fi
 state="$root/.tmp/bench-directory"
 mkdir -p "$state"
 dsn=$("$root/scripts/pg.sh" start "$state/pg" "$PG_PORT" durable)
@@ -47,7 +49,7 @@ gen() {
     --duration_s="$DURATION" "$@"
 }
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-out="$root/bench/results/directory.jsonl"
+out=${OUT:-$root/bench/results/directory.jsonl}
 emit() { echo "$1"; echo "$1" >> "$out"; }
 emit "{\"bench\":\"directory\",\"metric\":\"machine\",\"value\":0,\"cores\":$(nproc),\"mem_gib\":$(awk '/MemTotal/ {printf "%d", $2/1048576}' /proc/meminfo),\"commit\":\"$commit\",\"date\":\"$(date -u +%FT%TZ)\",\"pg\":\"fsync=on,synchronous_commit=on,full_page_writes=on\"}"
 for rpc in $RPCS; do

@@ -2,7 +2,8 @@
 # Full-sync benchmark: sync_worker (built binary) against the DingTalk simulator (separate process),
 # PostgreSQL durable. Case "unthrottled": users/s applied and sync_worker peak RSS. Case "throttled"
 # (QPS=20): wall time vs the API bound (minimum calls / QPS) and API calls per user.
-# Knobs: USERS (100000), DEPTS (5000), DEPTH (5), CASES ("unthrottled throttled"), BUILD (build-bench),
+# Knobs: USERS (100000), DEPTS (5000), DEPTH (5), CASES ("unthrottled throttled"), BUILD_DIR (build-bench),
+# SKIP_BUILD=1 (use BUILD_DIR as it is),
 # RUNS (3: the unthrottled case runs that often, each on a fresh database, and reports the median;
 # the throttled case is bound by the API limit and runs once).
 set -euo pipefail
@@ -13,13 +14,15 @@ DEPTS=${DEPTS:-5000}
 DEPTH=${DEPTH:-5}
 CASES=${CASES:-"unthrottled throttled"}
 RUNS=${RUNS:-3}
-build=${BUILD:-$root/build-bench}
+OUT=${OUT:-$root/bench/results/full_sync.jsonl}
+export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+build=$BUILD_DIR
 tmp=$root/.tmp/bench-full-sync
 mkdir -p "$tmp"
 log() { echo "[full_sync] $*" >&2; }
 
-if [ ! -x "$build/services/sync_worker/sync_worker" ] || [ -z "${NO_BUILD:-}" ]; then
-  BUILD_DIR=$build scripts/build.sh -DSASE_WERROR=ON >&2
+if [ -z "${SKIP_BUILD:-}" ] || [ ! -x "$build/services/sync_worker/sync_worker" ]; then
+  scripts/build.sh -DSASE_WERROR=ON >&2
 fi
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
@@ -35,7 +38,7 @@ trap cleanup EXIT
 export SASE_KEK=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 commit=$(git rev-parse --short HEAD)
 echo "{\"bench\":\"full_sync\",\"metric\":\"machine\",\"value\":0,\"cores\":$(nproc),\"mem_gib\":$(awk '/MemTotal/{printf "%d",$2/1048576}' /proc/meminfo),\"commit\":\"$commit\",\"date\":\"$(date -Iseconds)\"}" \
-  | tee -a bench/results/full_sync.jsonl
+  | tee -a "$OUT"
 
 runs_of() { [ "$1" = unthrottled ] && echo "$RUNS" || echo 1; }
 for case in $CASES; do
@@ -63,7 +66,7 @@ for case in $CASES; do
   end=$(date +%s.%N)
   rss=$(awk '/VmHWM/{print int($2/1024)}' /proc/$swpid/status)
   echo "$run" > "$tmp/run-$case.json"
-  python3 - "$case" "$start" "$end" "$rss" "$USERS" "$DEPTS" "$qps" "$tmp/run-$case.json" <<'PY' | tee -a bench/results/full_sync.jsonl
+  python3 - "$case" "$start" "$end" "$rss" "$USERS" "$DEPTS" "$qps" "$tmp/run-$case.json" <<'PY' | tee -a "$OUT"
 import json, sys
 case, start, end, rss, users, depts, qps, path = sys.argv[1:]
 run = json.load(open(path))
@@ -93,7 +96,7 @@ done
 # Medians of the unthrottled runs just appended.
 n=$(runs_of unthrottled)
 case " $CASES " in *" unthrottled "*)
-  tail -n 200 bench/results/full_sync.jsonl | python3 -c '
+  tail -n 200 "$OUT" | python3 -c '
 import json, statistics, sys
 n = int(sys.argv[1])
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
@@ -102,5 +105,5 @@ rss = [r for r in rows if r.get("bench") == "sync_worker" and r.get("metric") ==
 base = {"users": ups[-1]["users"], "departments": ups[-1]["departments"], "runs": len(ups), "stat": "median"}
 print(json.dumps({"bench": "full_sync.unthrottled", "metric": "users_per_s_median", "value": statistics.median(r["value"] for r in ups), "unit": "1/s", **base, "min": min(r["value"] for r in ups), "max": max(r["value"] for r in ups), "pg": "durable"}))
 print(json.dumps({"bench": "sync_worker", "metric": "peak_rss_median", "value": statistics.median(r["value"] for r in rss), "unit": "MiB", **base}))
-' "$n" | tee -a bench/results/full_sync.jsonl ;;
+' "$n" | tee -a "$OUT" ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingress benchmark (issue 3 §4): durable acks/s (each push a new inbox row, PostgreSQL at its
+# Ingress benchmark: durable acks/s (each push a new inbox row, PostgreSQL at its
 # durable defaults) with p50/p99 at half that rate, bad-signature rejections/s, and the HTTP
 # library's baseline (GET /healthz) in the same run. 3 runs each, medians.
 set -euo pipefail

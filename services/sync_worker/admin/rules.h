@@ -1,6 +1,6 @@
 #pragma once
-// Input rules of the identity-source admin API (issue 2 §2, §5) as plain functions, free of gRPC and
-// pqxx so they are unit-tested directly. Every error is INVALID_ARGUMENT and starts with the field name.
+// Input rules of the identity-source admin API (fields, secrets, scope, mappings, extended fields)
+// as plain functions, free of gRPC and pqxx so they are unit-tested directly. Every error is INVALID_ARGUMENT and starts with the field name.
 
 #include <cstdint>
 #include <string>
