@@ -19,6 +19,7 @@
 #include "store/directory_writer.h"
 #include "sync_worker/full_sync/apply_sink.h"
 #include "sync_worker/full_sync/lease_heartbeat.h"
+#include "sync_worker/full_sync/removals.h"
 #include "sync_worker/full_sync/run_state.h"
 #include "sync_worker/full_sync/snapshot_fetcher.h"
 #include "sync_worker/source/failure_reason.h"
@@ -208,6 +209,28 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
                    {"api_calls", counts.api_calls()}});
 }
 
+absl::Status SyncEngine::ApplyRemovals(store::DirectoryWriter& writer, const std::string& tenant,
+                                       const std::string& idp, const std::string& origin, const Removals& removals,
+                                       RunState& rs) const {
+  const std::vector<std::string>& departed = removals.departed_userids;
+  const size_t batch = static_cast<size_t>(std::max(1, options_.apply_batch));
+  for (size_t i = 0; i < departed.size(); i += batch) {
+    if (rs.cancel.load()) return absl::CancelledError("cancelled");
+    std::vector<std::string> part(departed.begin() + static_cast<ptrdiff_t>(i),
+                                  departed.begin() + static_cast<ptrdiff_t>(std::min(i + batch, departed.size())));
+    absl::StatusOr<store::WriteResult> w = writer.MarkDeparted(tenant, idp, part, origin);
+    if (!w.ok()) return w.status();
+    rs.Update([&](v1::SyncCounts& c) { c.set_users_departed(c.users_departed() + w->updated); });
+  }
+  if (!removals.deleted_dept_ids.empty()) {
+    if (rs.cancel.load()) return absl::CancelledError("cancelled");
+    absl::StatusOr<store::WriteResult> w = writer.DeleteDepartments(tenant, idp, removals.deleted_dept_ids, origin);
+    if (!w.ok()) return w.status();
+    rs.Update([&](v1::SyncCounts& c) { c.set_departments_deleted(c.departments_deleted() + w->deleted); });
+  }
+  return absl::OkStatus();
+}
+
 void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool>& stop) {
   const v1::SyncRun& run = rec.run;
   const std::string& run_id = run.run_id();
@@ -277,61 +300,28 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
     c.set_users_fetched(static_cast<int64_t>(snap->userids.size()));
   });
 
-  // ---- Departures and deleted departments -----------------------------------------------------
+  // ---- Departures and deleted departments, from the complete snapshot -------------------------
   rs.state = v1::APPLYING;
   ApplyOutcome out;
-  absl::Status applied = [&]() -> absl::Status {
-    const size_t batch = static_cast<size_t>(std::max(1, options_.apply_batch));
-    // Departures: what a complete snapshot no longer contains.
-    std::vector<std::string> departed;
-    if (snap->users_fetched) {
-      for (const std::string& u : existing->active_userids) {
-        if (!snap->userids.contains(u)) departed.push_back(u);
-      }
-    }
-    std::sort(departed.begin(), departed.end());
-    std::vector<std::pair<int64_t, int>> gone;
-    for (const auto& d : existing->departments) {
-      if (!snap->department_ids.contains(d.first)) gone.push_back(d);
-    }
-    std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    std::vector<int64_t> gone_ids;
-    for (const auto& d : gone) gone_ids.push_back(d.first);
-
-    const DeletionGuardSettings guard =
-        ResolveDeletionGuard(src->record.deletion_max_departures, src->record.deletion_max_percent,
-                             options_.deletion_guard);
-    const bool trip = HoldDepartures(static_cast<int64_t>(directory_users_before),
-                                     static_cast<int64_t>(departed.size()), guard);
-    if (trip) {
-      out.held = true;
-      out.held_userids = std::move(departed);
-      out.held_dept_ids = std::move(gone_ids);
-      rs.Update([&](v1::SyncCounts& c) { c.set_users_held(static_cast<int64_t>(out.held_userids.size())); });
-      common::LogWarn("deletion guard tripped: departures held for approval",
-                      {{"run_id", run_id},
-                       {"departures", static_cast<int64_t>(out.held_userids.size())},
-                       {"directory_users", static_cast<int64_t>(directory_users_before)},
-                       {"max_departures", guard.max_departures},
-                       {"max_departure_percent", guard.max_departure_percent}});
-      return absl::OkStatus();
-    }
-    for (size_t i = 0; i < departed.size(); i += batch) {
-      if (rs.cancel.load()) return absl::CancelledError("cancelled");
-      std::vector<std::string> part(departed.begin() + static_cast<ptrdiff_t>(i),
-                                    departed.begin() + static_cast<ptrdiff_t>(std::min(i + batch, departed.size())));
-      absl::StatusOr<store::WriteResult> w = writer.MarkDeparted(tenant, idp, part, origin);
-      if (!w.ok()) return w.status();
-      rs.Update([&](v1::SyncCounts& c) { c.set_users_departed(c.users_departed() + w->updated); });
-    }
-    if (!gone_ids.empty()) {
-      if (rs.cancel.load()) return absl::CancelledError("cancelled");
-      absl::StatusOr<store::WriteResult> w = writer.DeleteDepartments(tenant, idp, gone_ids, origin);
-      if (!w.ok()) return w.status();
-      rs.Update([&](v1::SyncCounts& c) { c.set_departments_deleted(c.departments_deleted() + w->deleted); });
-    }
-    return absl::OkStatus();
-  }();
+  Removals removals = ComputeRemovals(*existing, *snap);
+  const DeletionGuardSettings guard = ResolveDeletionGuard(
+      src->record.deletion_max_departures, src->record.deletion_max_percent, options_.deletion_guard);
+  absl::Status applied = absl::OkStatus();
+  if (HoldDepartures(static_cast<int64_t>(directory_users_before),
+                     static_cast<int64_t>(removals.departed_userids.size()), guard)) {
+    out.held = true;
+    out.held_userids = std::move(removals.departed_userids);
+    out.held_dept_ids = std::move(removals.deleted_dept_ids);
+    rs.Update([&](v1::SyncCounts& c) { c.set_users_held(static_cast<int64_t>(out.held_userids.size())); });
+    common::LogWarn("deletion guard tripped: departures held for approval",
+                    {{"run_id", run_id},
+                     {"departures", static_cast<int64_t>(out.held_userids.size())},
+                     {"directory_users", static_cast<int64_t>(directory_users_before)},
+                     {"max_departures", guard.max_departures},
+                     {"max_departure_percent", guard.max_departure_percent}});
+  } else {
+    applied = ApplyRemovals(writer, tenant, idp, origin, removals, rs);
+  }
   if (rs.cancel.load()) return finish(v1::FAILED, "", "", {});
   if (!applied.ok()) return fail(applied);
   finish(out.held ? v1::AWAITING_APPROVAL : v1::SUCCEEDED, "", "", out);

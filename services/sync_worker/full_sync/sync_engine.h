@@ -42,7 +42,14 @@ namespace prometheus {
 class Registry;
 }
 
+namespace sase::store {
+class DirectoryWriter;
+}
+
 namespace sase::sync_worker {
+
+struct Removals;  // removals.h
+struct RunState;  // run_state.h
 
 struct SyncEngineOptions {
   std::string owner;  // lease owner id of this worker; "" = host:pid:random
@@ -88,6 +95,10 @@ class SyncEngine {
   struct Metrics;
   void Launch(store::SyncRunRecord run);
   void Execute(const store::SyncRunRecord& run, const std::atomic<bool>& stop);
+  // Departs and deletes what the complete snapshot no longer has, in batches; CANCELLED when the
+  // run is cancelled between batches.
+  absl::Status ApplyRemovals(store::DirectoryWriter& writer, const std::string& tenant, const std::string& idp,
+                             const std::string& origin, const Removals& removals, RunState& rs) const;
   // Metrics and the "sync run finished" log line of a run whose final state has been written.
   void ReportFinished(const dingtalk::v1::SyncRun& run, int state, const std::string& failure_reason,
                       const dingtalk::v1::SyncCounts& counts, absl::Time started) const;
