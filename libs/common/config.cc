@@ -61,6 +61,18 @@ absl::Status ConfigParser::Assign(Key& key, const std::string& value, const std:
   return absl::OkStatus();
 }
 
+std::optional<FlagToken> SplitFlagToken(const std::string& token) {
+  if (token.rfind("--", 0) != 0) return std::nullopt;
+  FlagToken out;
+  out.name = token.substr(2);
+  if (size_t eq = out.name.find('='); eq != std::string::npos) {
+    out.value = out.name.substr(eq + 1);
+    out.name.resize(eq);
+    out.has_value = true;
+  }
+  return out;
+}
+
 absl::Status ConfigParser::Parse(int argc, char** argv, const GetEnv& getenv) {
   for (Key& key : keys_) {
     std::string env = EnvName(key.name);
@@ -71,17 +83,11 @@ absl::Status ConfigParser::Parse(int argc, char** argv, const GetEnv& getenv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") return absl::CancelledError(Usage());
-    if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
+    std::optional<FlagToken> flag = SplitFlagToken(arg);
+    if (!flag) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
+    std::string name = std::move(flag->name);
+    std::string value = std::move(flag->value);
+    const bool has_value = flag->has_value;
     for (char& c : name) if (c == '-') c = '_';
     Key* found = nullptr;
     for (Key& key : keys_) {

@@ -11,12 +11,23 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 
 namespace sase::common {
+
+// A "--name" or "--name=value" command-line token, split (the leading "--" dropped). The one
+// reading of a flag token for the services' parser and sasectl.
+struct FlagToken {
+  std::string name;
+  std::string value;
+  bool has_value = false;  // "=" present (the value may be empty)
+};
+// nullopt unless `token` starts with "--".
+std::optional<FlagToken> SplitFlagToken(const std::string& token);
 
 struct KeyOptions {
   bool required = false;

@@ -141,15 +141,18 @@ absl::StatusOr<std::shared_ptr<const UserCache::Entry>> UserCache::Load(const st
   return e;
 }
 
-absl::Status UserCache::GetUser(const std::string& tenant, const std::string& user_id, v1::User* out) {
+absl::StatusOr<std::shared_ptr<const UserCache::Entry>> UserCache::FindOrLoad(const std::string& tenant,
+                                                                               const std::string& user_id) {
   std::shared_ptr<const Entry> e = Find(tenant, user_id);
-  if (e != nullptr) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    absl::StatusOr<std::shared_ptr<const Entry>> loaded = Load(tenant, user_id);
-    if (!loaded.ok()) return loaded.status();
-    e = std::move(*loaded);
-  }
+  if (e == nullptr) return Load(tenant, user_id);
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
+
+absl::Status UserCache::GetUser(const std::string& tenant, const std::string& user_id, v1::User* out) {
+  absl::StatusOr<std::shared_ptr<const Entry>> found = FindOrLoad(tenant, user_id);
+  if (!found.ok()) return found.status();
+  const std::shared_ptr<const Entry> e = *std::move(found);
   if (!out->ParseFromString(e->serialized)) return absl::InternalError("user_id: cached user unreadable");
   return absl::OkStatus();
 }
@@ -181,14 +184,9 @@ absl::StatusOr<bool> UserCache::DepartmentExists(const std::string& idp, int64_t
 
 absl::StatusOr<store::MembershipResult> UserCache::CheckMembership(const std::string& tenant,
                                                                     const std::string& user_id, int64_t dept_id) {
-  std::shared_ptr<const Entry> e = Find(tenant, user_id);
-  if (e != nullptr) {
-    hits_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    absl::StatusOr<std::shared_ptr<const Entry>> loaded = Load(tenant, user_id);
-    if (!loaded.ok()) return loaded.status();
-    e = std::move(*loaded);
-  }
+  absl::StatusOr<std::shared_ptr<const Entry>> found = FindOrLoad(tenant, user_id);
+  if (!found.ok()) return found.status();
+  const std::shared_ptr<const Entry> e = *std::move(found);
   store::MembershipResult r;
   r.member = std::binary_search(e->closure.begin(), e->closure.end(), dept_id);
   r.direct = r.member && std::binary_search(e->direct.begin(), e->direct.end(), dept_id);

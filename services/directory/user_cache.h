@@ -101,6 +101,8 @@ class UserCache {
   std::shared_ptr<const Entry> Find(const std::string& tenant, const std::string& user_id);
   // Loads from the database and inserts unless a change raced with the read.
   absl::StatusOr<std::shared_ptr<const Entry>> Load(const std::string& tenant, const std::string& user_id);
+  // Find, counted as a hit, else Load.
+  absl::StatusOr<std::shared_ptr<const Entry>> FindOrLoad(const std::string& tenant, const std::string& user_id);
   std::shared_ptr<const Entry> MakeEntry(store::UserWithClosure row) const;
   // false when a bound is hit (and evict_on_full is false) or a change raced.
   bool Insert(const std::string& key, std::shared_ptr<const Entry> entry, int64_t read_seq, bool evict_on_full);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/config.h"
 
 namespace sase::sasectl {
 namespace {
@@ -347,17 +349,11 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& argv
       help = true;
       continue;
     }
-    if (tok.rfind("--", 0) != 0) {
-      return UsageError(absl::StrCat("unknown flag \"", tok, "\" (flags are spelled --name)"));
-    }
-    std::string name = tok.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
+    std::optional<common::FlagToken> flag = common::SplitFlagToken(tok);
+    if (!flag) return UsageError(absl::StrCat("unknown flag \"", tok, "\" (flags are spelled --name)"));
+    std::string name = std::move(flag->name);
+    std::string value = std::move(flag->value);
+    const bool has_value = flag->has_value;
     bool negated = false;
     const FlagSpec* spec = FindIn(GlobalFlags(), name);
     bool global = spec != nullptr;
