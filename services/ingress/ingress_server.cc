@@ -119,8 +119,13 @@ struct IngressServer::Metrics {
   absl::flat_hash_map<std::string, prometheus::Counter*> by_event;
 };
 
-IngressServer::IngressServer(IngressOptions options, KeyCache& keys, EventSink sink, prometheus::Registry& registry)
-    : options_(options), keys_(keys), sink_(std::move(sink)), metrics_(std::make_unique<Metrics>(registry)) {}
+IngressServer::IngressServer(IngressOptions options, KeyCache& keys, common::Clock& clock, EventSink sink,
+                             prometheus::Registry& registry)
+    : options_(options),
+      keys_(keys),
+      clock_(clock),
+      sink_(std::move(sink)),
+      metrics_(std::make_unique<Metrics>(registry)) {}
 
 IngressServer::~IngressServer() { Stop(); }
 
@@ -193,7 +198,7 @@ void IngressServer::HandlePush(std::string idp_id, callback::CallbackQuery query
     if (ck.codec == nullptr) {
       return callback::MakeError(callback::CallbackError::kBadSignature, "identity source has no callback keys");
     }
-    return ck.codec->Open(query, body, absl::Now(), absl::Seconds(options_.timestamp_window.count()));
+    return ck.codec->Open(query, body, clock_.Now(), absl::Seconds(options_.timestamp_window.count()));
   };
   absl::StatusOr<callback::VerifiedEvent> verified = open(*k);
   if (!verified.ok() && callback::ReasonOf(verified.status()) == callback::CallbackError::kBadSignature) {
@@ -217,7 +222,7 @@ void IngressServer::HandlePush(std::string idp_id, callback::CallbackQuery query
   std::string_view kind = callback::EventKindName(verified->event.kind);
   // The encrypted "success" for the receiver id the push was addressed to.
   auto success = [this, k, receiver = std::move(verified->receiver_id), idp_id](HttpResponder& r) {
-    absl::StatusOr<std::string> reply = k->codec->SuccessReply(receiver, absl::Now());
+    absl::StatusOr<std::string> reply = k->codec->SuccessReply(receiver, clock_.Now());
     if (!reply.ok()) return r(Reject(500, "reply_failed", idp_id, std::string(reply.status().message())));
     metrics_->Count(kEventsRoute, "ok");
     r({200, *std::move(reply), "application/json"});

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "callback/event.h"
 #include "callback/inbound.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ingress/event_batcher.h"
 #include "ingress/http_server.h"
@@ -48,7 +49,9 @@ struct IngressOptions {
 
 class IngressServer {
  public:
-  IngressServer(IngressOptions options, KeyCache& keys, EventSink sink, prometheus::Registry& registry);
+  // `clock` is the "now" of the push timestamp window and of the signed success reply.
+  IngressServer(IngressOptions options, KeyCache& keys, common::Clock& clock, EventSink sink,
+                prometheus::Registry& registry);
   ~IngressServer();
 
   // Binds host:port (0 picks one) and serves on background threads. Returns the bound port.
@@ -68,6 +71,7 @@ class IngressServer {
 
   IngressOptions options_;
   KeyCache& keys_;
+  common::Clock& clock_;
   EventSink sink_;
   std::unique_ptr<Metrics> metrics_;
   common::LogLimiter log_limiter_{10};

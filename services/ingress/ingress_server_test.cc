@@ -61,9 +61,9 @@ class IngressServerTest : public ::testing::Test {
           }
           return SourceKeys{"tenant-a", true, 1, sync_.keys};
         },
-        KeyCache::Options{.ttl = std::chrono::milliseconds(60000),
-                          .min_refresh_age = std::chrono::milliseconds(0),
-                          .negative_ttl = std::chrono::milliseconds(1000)});
+        common::SystemClock(),
+        KeyCache::Options{.ttl = absl::Seconds(60), .min_refresh_age = absl::ZeroDuration(),
+                          .negative_ttl = absl::Seconds(1)});
     IngressOptions opts;
     opts.http.max_body_bytes = 4096;
     // One event-loop thread and one lookup thread: a blocked loop would stall every test below.
@@ -94,7 +94,7 @@ class IngressServerTest : public ::testing::Test {
         },
         EventBatcher::Options{}, &registry_);
     server_ = std::make_unique<IngressServer>(
-        opts, *cache_,
+        opts, *cache_, common::SystemClock(),
         [this](const std::string& tenant, const std::string& idp, callback::Event e, SubmitDone done) {
           batcher_->SubmitAsync(tenant, idp, std::move(e), std::move(done));
         },

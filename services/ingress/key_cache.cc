@@ -3,7 +3,7 @@
 namespace sase::ingress {
 
 std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> KeyCache::CachedLocked(
-    const std::string& idp_id, bool refresh, std::chrono::steady_clock::time_point now, bool claim) {
+    const std::string& idp_id, bool refresh, absl::Time now, bool claim) {
   auto nf = not_found_.find(idp_id);
   if (nf != not_found_.end()) {
     if (now - nf->second < options_.negative_ttl) return absl::NotFoundError("unknown identity source");
@@ -30,13 +30,13 @@ std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> KeyCache::Cache
 
 std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> KeyCache::TryGet(const std::string& idp_id,
                                                                                    bool refresh) {
-  auto now = options_.clock();
+  const absl::Time now = clock_.Now();
   std::lock_guard<std::mutex> lock(mu_);
   return CachedLocked(idp_id, refresh, now, /*claim=*/false);
 }
 
 absl::StatusOr<std::shared_ptr<const CachedKeys>> KeyCache::Get(const std::string& idp_id, bool refresh) {
-  auto now = options_.clock();
+  const absl::Time now = clock_.Now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto cached = CachedLocked(idp_id, refresh, now, /*claim=*/true)) return *std::move(cached);

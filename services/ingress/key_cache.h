@@ -7,7 +7,6 @@
 // many bad pushes arrive at once (the others keep using the cached entry), and at most one fetch in
 // flight per source when an entry expires (the others serve the expiring entry meanwhile).
 
-#include <chrono>
 #include <functional>
 #include <atomic>
 #include <memory>
@@ -17,6 +16,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 #include "callback/inbound.h"
 
 namespace sase::ingress {
@@ -34,7 +35,7 @@ using KeyFetcher = std::function<absl::StatusOr<SourceKeys>(const std::string& i
 struct CachedKeys {
   std::string tenant_id;
   int64_t version = 0;
-  std::chrono::steady_clock::time_point fetched_at;
+  absl::Time fetched_at;
   // Null when the stored keys are unusable (e.g. no aes_key configured): pushes get 401.
   std::shared_ptr<const callback::CallbackCodec> codec;
 };
@@ -42,13 +43,13 @@ struct CachedKeys {
 class KeyCache {
  public:
   struct Options {
-    std::chrono::milliseconds ttl{60000};
-    std::chrono::milliseconds min_refresh_age{2000};
-    std::chrono::milliseconds negative_ttl{1000};
-    // For tests: the time source.
-    std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
+    absl::Duration ttl = absl::Seconds(60);
+    absl::Duration min_refresh_age = absl::Seconds(2);
+    absl::Duration negative_ttl = absl::Seconds(1);
   };
-  KeyCache(KeyFetcher fetcher, Options options) : fetcher_(std::move(fetcher)), options_(options) {}
+  // `clock` ages the entries (tests pass a FakeClock).
+  KeyCache(KeyFetcher fetcher, common::Clock& clock, Options options)
+      : fetcher_(std::move(fetcher)), clock_(clock), options_(options) {}
 
   // `refresh`: the caller's signature check failed against the returned entry.
   absl::StatusOr<std::shared_ptr<const CachedKeys>> Get(const std::string& idp_id, bool refresh = false);
@@ -63,15 +64,16 @@ class KeyCache {
   // Under mu_: the answer that needs no fetch, or nullopt. `claim` records a forced refresh
   // (Get is about to fetch); TryGet only asks.
   std::optional<absl::StatusOr<std::shared_ptr<const CachedKeys>>> CachedLocked(
-      const std::string& idp_id, bool refresh, std::chrono::steady_clock::time_point now, bool claim);
+      const std::string& idp_id, bool refresh, absl::Time now, bool claim);
 
   KeyFetcher fetcher_;
+  common::Clock& clock_;
   Options options_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const CachedKeys>> entries_;
-  absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> not_found_;
+  absl::flat_hash_map<std::string, absl::Time> not_found_;
   // Per source: when a fetch forced by a failed signature last started; sources being fetched.
-  absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> last_forced_;
+  absl::flat_hash_map<std::string, absl::Time> last_forced_;
   absl::flat_hash_map<std::string, int> in_flight_;
   std::atomic<int64_t> fetches_{0};
 };

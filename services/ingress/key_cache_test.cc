@@ -5,25 +5,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/fake_clock.h"
 #include "gtest/gtest.h"
 
 namespace sase::ingress {
 namespace {
 
-constexpr char kIdp[] = "0f8b7c1e-2a3b-4c5d-8e9f-001122334455";
+using common::testing::FakeClock;
 
-struct FakeClock {
-  std::mutex mu;
-  std::chrono::steady_clock::time_point t{std::chrono::hours(1)};
-  std::chrono::steady_clock::time_point Now() {
-    std::lock_guard<std::mutex> lock(mu);
-    return t;
-  }
-  void Advance(std::chrono::milliseconds d) {
-    std::lock_guard<std::mutex> lock(mu);
-    t += d;
-  }
-};
+constexpr char kIdp[] = "0f8b7c1e-2a3b-4c5d-8e9f-001122334455";
 
 SourceKeys Keys() {
   SourceKeys k;
@@ -42,7 +32,7 @@ TEST(IngressKeyCacheTest, BadSignatureFloodRefreshesAtMostOncePerMinRefreshAge) 
         ++fetches;
         return Keys();
       },
-      {.ttl = std::chrono::hours(1), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+      clock, {.ttl = absl::Hours(1), .min_refresh_age = absl::Seconds(2)});
   ASSERT_TRUE(cache.Get(kIdp).ok());
   ASSERT_EQ(fetches.load(), 1);
   auto flood = [&] {
@@ -56,13 +46,13 @@ TEST(IngressKeyCacheTest, BadSignatureFloodRefreshesAtMostOncePerMinRefreshAge) 
   };
   flood();  // entry younger than min_refresh_age: no refresh
   EXPECT_EQ(fetches.load(), 1);
-  clock.Advance(std::chrono::seconds(2));
+  clock.Advance(absl::Seconds(2));
   flood();
   EXPECT_EQ(fetches.load(), 2);
-  clock.Advance(std::chrono::seconds(1));
+  clock.Advance(absl::Seconds(1));
   flood();
   EXPECT_EQ(fetches.load(), 2);
-  clock.Advance(std::chrono::seconds(1));
+  clock.Advance(absl::Seconds(1));
   flood();
   EXPECT_EQ(fetches.load(), 3);
 }
@@ -79,11 +69,11 @@ TEST(IngressKeyCacheTest, SlowRefreshIsNotRepeatedByConcurrentBadSignatures) {
         while (slow.load() && !release.load()) std::this_thread::yield();
         return Keys();
       },
-      {.ttl = std::chrono::hours(1), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+      clock, {.ttl = absl::Hours(1), .min_refresh_age = absl::Seconds(2)});
   auto first = cache.Get(kIdp);
   ASSERT_TRUE(first.ok());
   slow = true;
-  clock.Advance(std::chrono::seconds(3));
+  clock.Advance(absl::Seconds(3));
   std::thread refresher([&] { ASSERT_TRUE(cache.Get(kIdp, true).ok()); });
   while (fetches.load() < 2) std::this_thread::yield();
   // Meanwhile more bad signatures: all answered from the cached entry at once.
@@ -109,9 +99,9 @@ TEST(IngressKeyCacheTest, ExpiredEntryIsRefetchedOnce) {
         while (slow.load() && !release.load()) std::this_thread::yield();
         return Keys();
       },
-      {.ttl = std::chrono::seconds(60), .clock = [&] { return clock.Now(); }});
+      clock, {.ttl = absl::Seconds(60)});
   ASSERT_TRUE(cache.Get(kIdp).ok());
-  clock.Advance(std::chrono::seconds(61));
+  clock.Advance(absl::Seconds(61));
   slow = true;
   std::thread refetcher([&] { ASSERT_TRUE(cache.Get(kIdp).ok()); });
   while (fetches.load() < 2) std::this_thread::yield();
@@ -134,7 +124,7 @@ TEST(IngressKeyCacheTest, TryGetNeverFetchesAndLeavesTheDecisionToGet) {
         if (idp != kIdp) return absl::NotFoundError("no such source");
         return Keys();
       },
-      {.ttl = std::chrono::seconds(60), .min_refresh_age = std::chrono::seconds(2), .clock = [&] { return clock.Now(); }});
+      clock, {.ttl = absl::Seconds(60), .min_refresh_age = absl::Seconds(2)});
   EXPECT_FALSE(cache.TryGet(kIdp).has_value());  // miss
   EXPECT_EQ(fetches.load(), 0);
   ASSERT_TRUE(cache.Get(kIdp).ok());
@@ -144,7 +134,7 @@ TEST(IngressKeyCacheTest, TryGetNeverFetchesAndLeavesTheDecisionToGet) {
   EXPECT_EQ(**hit, *cache.Get(kIdp));
   // A refresh is not due yet: the cached entry.
   EXPECT_TRUE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
-  clock.Advance(std::chrono::seconds(2));
+  clock.Advance(absl::Seconds(2));
   // Due now: TryGet declines, twice, without claiming the refresh ...
   EXPECT_FALSE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
   EXPECT_FALSE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
@@ -155,7 +145,7 @@ TEST(IngressKeyCacheTest, TryGetNeverFetchesAndLeavesTheDecisionToGet) {
   EXPECT_EQ(fetches.load(), 2);
   EXPECT_TRUE(cache.TryGet(kIdp, /*refresh=*/true).has_value());
   // Expired entry: a fetch is needed.
-  clock.Advance(std::chrono::seconds(61));
+  clock.Advance(absl::Seconds(61));
   EXPECT_FALSE(cache.TryGet(kIdp).has_value());
   // Unknown source: the negative entry is answered without a fetch.
   const std::string other = "11111111-2222-3333-4444-555555555555";

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
@@ -79,9 +80,10 @@ int main(int argc, char** argv) {
   }
   auto channel = grpc::CreateChannel(sync_worker_addr, grpc::InsecureChannelCredentials());
   auto timeout = std::chrono::milliseconds(rpc_timeout_ms);
-  sase::ingress::KeyCache keys(sase::ingress::MakeGrpcKeyFetcher(channel, timeout),
-                               {.ttl = std::chrono::milliseconds(key_ttl_ms),
-                                .min_refresh_age = std::chrono::milliseconds(key_refresh_ms)});
+  sase::common::Clock& clock = sase::common::SystemClock();
+  sase::ingress::KeyCache keys(sase::ingress::MakeGrpcKeyFetcher(channel, timeout), clock,
+                               {.ttl = absl::Milliseconds(key_ttl_ms),
+                                .min_refresh_age = absl::Milliseconds(key_refresh_ms)});
   sase::ingress::IngressOptions opts;
   opts.timestamp_window = std::chrono::seconds(window_s);
   opts.http.max_body_bytes = static_cast<size_t>(max_body);
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
                                        .max_in_flight_per_source = static_cast<int>(batch_in_flight)},
                                       registry.get());
   sase::ingress::IngressServer server(
-      opts, keys,
+      opts, keys, clock,
       [&batcher](const std::string& tenant, const std::string& idp, sase::callback::Event e,
                  sase::ingress::SubmitDone done) { batcher.SubmitAsync(tenant, idp, std::move(e), std::move(done)); },
       *registry);
