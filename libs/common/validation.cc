@@ -29,6 +29,14 @@ bool IsUuid(std::string_view s) {
   return true;
 }
 
+std::string CanonicalUuid(std::string_view value) {
+  std::string out(value);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 absl::Status ValidateUuid(std::string_view field, std::string_view value) {
   if (value.empty()) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": required"));
   if (!IsUuid(value)) return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": not a UUID"));

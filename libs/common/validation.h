@@ -19,6 +19,9 @@ bool DecodeUtf8(std::string_view s, std::u32string* out);
 // Number of code points, or -1 when s is not valid UTF-8.
 int64_t Utf8Length(std::string_view s);
 absl::Status ValidateUuid(std::string_view field, std::string_view value);
+// The canonical (lowercase) spelling of a UUID. Ids are compared, cached and bound into secret
+// envelopes in this form, so every boundary that accepts an id canonicalises it first.
+std::string CanonicalUuid(std::string_view value);
 // page_size: 0 → default, negative or above max → InvalidArgument naming "page_size".
 absl::StatusOr<int> ResolvePageSize(int32_t page_size, int def, int max);
 // Positive 64-bit id (DingTalk dept ids).

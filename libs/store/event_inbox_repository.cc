@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/validation.h"
 
 namespace sase::store {
 namespace {
@@ -31,8 +32,13 @@ absl::StatusOr<std::vector<absl::StatusOr<InboxInsertResult>>> EventInboxReposit
     // key check takes, once per batch instead of once per row): a concurrent delete of a source
     // waits for this batch, then deletes its events (trigger, migration 005); updates of the
     // source are not blocked.
+    // Ids in their canonical spelling: they are compared with what PostgreSQL returns.
+    std::vector<std::string> idp_of(batch.size());
     nlohmann::json idps = nlohmann::json::array();
-    for (const InboxSubmission& s : batch) idps.push_back(s.idp_id);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      idp_of[i] = common::CanonicalUuid(batch[i].idp_id);
+      idps.push_back(idp_of[i]);
+    }
     absl::flat_hash_map<std::string, std::string> tenant_of;
     for (const auto& row : tx.exec_params(
              "SELECT idp_id::text, tenant_id FROM identity_sources "
@@ -40,25 +46,25 @@ absl::StatusOr<std::vector<absl::StatusOr<InboxInsertResult>>> EventInboxReposit
              idps.dump())) {
       tenant_of[row[0].c_str()] = row[1].c_str();
     }
-    auto owned = [&](const InboxSubmission& s) {
-      auto it = tenant_of.find(s.idp_id);
-      return it != tenant_of.end() && it->second == s.tenant_id;
+    auto owned = [&](size_t i) {
+      auto it = tenant_of.find(idp_of[i]);
+      return it != tenant_of.end() && it->second == batch[i].tenant_id;
     };
     // Rows in (idp_id, dedupe_key) order: concurrent batches that share keys (a push and its
     // retry, two ingress replicas) then take the unique-index locks in the same order and wait
     // for each other instead of deadlocking.
-    std::vector<std::pair<const InboxSubmission*, const InboxEvent*>> ordered;
-    for (const InboxSubmission& s : batch) {
-      if (!owned(s)) continue;
-      for (const InboxEvent& e : *s.events) ordered.emplace_back(&s, &e);
+    std::vector<std::pair<size_t, const InboxEvent*>> ordered;  // (submission, event)
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!owned(i)) continue;
+      for (const InboxEvent& e : *batch[i].events) ordered.emplace_back(i, &e);
     }
-    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first->idp_id, a.second->dedupe_key) < std::tie(b.first->idp_id, b.second->dedupe_key);
+    std::sort(ordered.begin(), ordered.end(), [&](const auto& a, const auto& b) {
+      return std::tie(idp_of[a.first], a.second->dedupe_key) < std::tie(idp_of[b.first], b.second->dedupe_key);
     });
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& [s, e] : ordered) {
-      rows.push_back({{"i", s->idp_id},
-                      {"t", s->tenant_id},
+    for (const auto& [i, e] : ordered) {
+      rows.push_back({{"i", idp_of[i]},
+                      {"t", batch[i].tenant_id},
                       {"k", e->dedupe_key},
                       {"y", e->event_type},
                       {"m", e->event_time_ms},
@@ -87,8 +93,9 @@ absl::StatusOr<std::vector<absl::StatusOr<InboxInsertResult>>> EventInboxReposit
     tx.commit();
     Results out;
     out.reserve(batch.size());
-    for (const InboxSubmission& s : batch) {
-      if (!owned(s)) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const InboxSubmission& s = batch[i];
+      if (!owned(i)) {
         out.push_back(absl::NotFoundError(
             absl::StrCat("identity source ", s.idp_id, " not found in tenant ", s.tenant_id)));
         continue;
@@ -103,7 +110,7 @@ absl::StatusOr<std::vector<absl::StatusOr<InboxInsertResult>>> EventInboxReposit
       r.duplicate.reserve(s.events->size());
       for (const InboxEvent& e : *s.events) {
         // erase(): a key repeated within the batch counts as stored once, then as a duplicate.
-        bool stored = inserted.erase(absl::StrCat(s.idp_id, "|", e.dedupe_key)) > 0;
+        bool stored = inserted.erase(absl::StrCat(idp_of[i], "|", e.dedupe_key)) > 0;
         r.duplicate.push_back(!stored);
         ++(stored ? r.accepted : r.duplicates);
       }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "absl/strings/ascii.h"
 #include "store/testing/test_db.h"
 
 namespace sase::store {
@@ -70,6 +71,21 @@ TEST_F(EventInboxRepositoryPgTest, InsertReportsPerSubmissionOwnershipAndDuplica
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)[0]->accepted, 0);
   EXPECT_EQ((*again)[0]->duplicates, 3);
+}
+
+// An upper-case spelling of a source id is the same source (before: NOT_FOUND, the ownership
+// check compared it with PostgreSQL's lowercase text), and shares its dedupe keys.
+TEST_F(EventInboxRepositoryPgTest, UpperCaseSourceIdIsTheSameSource) {
+  std::vector<InboxEvent> events{{"k1", "user_add_org", 1, {"u1"}, {}, "{}"}};
+  auto r = repo_->Insert({{"acme", absl::AsciiStrToUpper(idp_["acme"]), &events}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE((*r)[0].ok()) << (*r)[0].status();
+  EXPECT_EQ((*r)[0]->accepted, 1);
+  auto again = repo_->Insert({{"acme", idp_["acme"], &events}, {"acme", absl::AsciiStrToUpper(idp_["acme"]), &events}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0]->duplicates, 1);
+  EXPECT_EQ((*again)[1]->duplicates, 1);
+  EXPECT_EQ(repo_->PendingCount().value(), 1);
 }
 
 TEST_F(EventInboxRepositoryPgTest, ClaimLeasesDueRowsOnceAndSkipsPausedSources) {

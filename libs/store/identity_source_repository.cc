@@ -170,9 +170,10 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Create(const Iden
 }
 
 absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Get(const std::string& tenant_id,
-                                                                   const std::string& idp_id) {
+                                                                   const std::string& idp_id_in) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<IdentitySourceRecord>([&](pqxx::connection& c) -> absl::StatusOr<IdentitySourceRecord> {
     pqxx::read_transaction tx(c);
     pqxx::result r = tx.exec_params(
@@ -184,9 +185,10 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Get(const std::st
 }
 
 absl::StatusOr<IdentitySourceWithSecret> IdentitySourceRepository::GetWithAppSecret(const std::string& tenant_id,
-                                                                                  const std::string& idp_id) {
+                                                                                  const std::string& idp_id_in) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<IdentitySourceWithSecret>([&](pqxx::connection& c) -> absl::StatusOr<IdentitySourceWithSecret> {
     pqxx::read_transaction tx(c);
     pqxx::result r = tx.exec_params(
@@ -238,11 +240,12 @@ absl::StatusOr<IdentitySourcePage> IdentitySourceRepository::List(const std::str
 }
 
 absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Update(const std::string& tenant_id,
-                                                                      const std::string& idp_id,
+                                                                      const std::string& idp_id_in,
                                                                       int64_t expected_version,
                                                                       const Mutator& mutate) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<IdentitySourceRecord>([&](pqxx::connection& c) -> absl::StatusOr<IdentitySourceRecord> {
     pqxx::work tx(c);
     pqxx::result cur = tx.exec_params(
@@ -294,9 +297,10 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Update(const std:
   });
 }
 
-absl::Status IdentitySourceRepository::Delete(const std::string& tenant_id, const std::string& idp_id) {
+absl::Status IdentitySourceRepository::Delete(const std::string& tenant_id, const std::string& idp_id_in) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
     pqxx::work tx(c);
     pqxx::result r = tx.exec_params(
@@ -308,8 +312,9 @@ absl::Status IdentitySourceRepository::Delete(const std::string& tenant_id, cons
   });
 }
 
-absl::StatusOr<CallbackKeysRecord> IdentitySourceRepository::GetCallbackKeys(const std::string& idp_id) {
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+absl::StatusOr<CallbackKeysRecord> IdentitySourceRepository::GetCallbackKeys(const std::string& idp_id_in) {
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<CallbackKeysRecord>([&](pqxx::connection& c) -> absl::StatusOr<CallbackKeysRecord> {
     pqxx::read_transaction tx(c);
     pqxx::result r = tx.exec_params(
@@ -338,8 +343,9 @@ absl::StatusOr<CallbackKeysRecord> IdentitySourceRepository::GetCallbackKeys(con
   });
 }
 
-absl::StatusOr<std::string> IdentitySourceRepository::TenantOf(const std::string& idp_id) {
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+absl::StatusOr<std::string> IdentitySourceRepository::TenantOf(const std::string& idp_id_in) {
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<std::string>([&](pqxx::connection& c) -> absl::StatusOr<std::string> {
     pqxx::read_transaction tx(c);
     pqxx::result r = tx.exec_params("SELECT tenant_id FROM identity_sources WHERE idp_id = $1::uuid", idp_id);
@@ -349,10 +355,11 @@ absl::StatusOr<std::string> IdentitySourceRepository::TenantOf(const std::string
 }
 
 absl::StatusOr<std::vector<std::string>> IdentitySourceRepository::ListExtensionKeys(const std::string& tenant_id,
-                                                                                     const std::string& idp_id,
+                                                                                     const std::string& idp_id_in,
                                                                                      int limit) {
   RETURN_IF_ERROR(common::ValidateTenantId(tenant_id));
-  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id));
+  RETURN_IF_ERROR(common::ValidateUuid("idp_id", idp_id_in));
+  const std::string idp_id = common::CanonicalUuid(idp_id_in);
   return pool_.Run<std::vector<std::string>>([&](pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
     pqxx::read_transaction tx(c);
     if (tx.exec_params("SELECT 1 FROM identity_sources WHERE tenant_id = $1 AND idp_id = $2::uuid", tenant_id, idp_id)

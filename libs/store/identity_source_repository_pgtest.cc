@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "absl/strings/ascii.h"
 #include "store/extended_field_repository.h"
 #include "store/testing/test_db.h"
 
@@ -79,6 +80,39 @@ TEST_F(IdentitySourceRepositoryPgTest, CreateGetMasksSecrets) {
   EXPECT_EQ(keys->aes_key, "AESKEYPLAINTEXTabcdefghijklmnopqrstuvwxyz01");
   EXPECT_EQ(keys->token, "TOKEN-PLAINTEXT");
   EXPECT_EQ(keys->app_key, "dingappkey");
+}
+
+// Secrets are bound to the id: an upper-case spelling of it must read, decrypt and re-seal as the
+// canonical one (before, GetCallbackKeys and GetWithAppSecret could not open the envelopes, and an
+// Update sealed new secrets under the upper-case id, unreadable afterwards).
+TEST_F(IdentitySourceRepositoryPgTest, UpperCaseIdIsTheSameSourceForEveryMethod) {
+  auto created = repo_->Create(Sample("t1", "src-a"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string upper = absl::AsciiStrToUpper(created->idp_id);
+  ASSERT_NE(upper, created->idp_id);
+  auto got = repo_->Get("t1", upper);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->idp_id, created->idp_id);
+  auto keys = repo_->GetCallbackKeys(upper);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(keys->idp_id, created->idp_id);
+  EXPECT_EQ(keys->token, "TOKEN-PLAINTEXT");
+  auto with_secret = repo_->GetWithAppSecret("t1", upper);
+  ASSERT_TRUE(with_secret.ok()) << with_secret.status();
+  EXPECT_EQ(with_secret->app_secret, "APP-SECRET-PLAINTEXT");
+  EXPECT_EQ(repo_->TenantOf(upper).value_or(""), "t1");
+  EXPECT_TRUE(repo_->ListExtensionKeys("t1", upper, 10).ok());
+
+  auto updated = repo_->Update("t1", upper, 0, [](IdentitySourceRecord&, SecretChanges& s) {
+    s.token = "NEW-TOKEN";
+    s.app_secret = "NEW-SECRET";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(repo_->GetCallbackKeys(created->idp_id).value().token, "NEW-TOKEN");
+  EXPECT_EQ(repo_->GetWithAppSecret("t1", created->idp_id).value().app_secret, "NEW-SECRET");
+  EXPECT_TRUE(repo_->Delete("t1", upper).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM identity_sources"), 0);
 }
 
 TEST_F(IdentitySourceRepositoryPgTest, TenantIsolationAndNotFound) {

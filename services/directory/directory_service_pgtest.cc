@@ -5,6 +5,7 @@
 #include <thread>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "common/validation.h"
@@ -136,6 +137,24 @@ std::vector<std::string> ListAll(v1::DirectoryService::Stub& stub, v1::ListUsers
     req.set_page_token(resp.next_page_token());
   }
   return ids;
+}
+
+// Ids arrive in any spelling; the directory answers with the canonical (lowercase) ones.
+TEST_F(DirectoryServicePgTest, UpperCaseIdsAreTheSameUserAndSource) {
+  const std::string id = org_.UserId("u0003");
+  v1::GetUserRequest get;
+  get.set_tenant_id("acme");
+  get.set_user_id(absl::AsciiStrToUpper(id));
+  v1::User u;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub().GetUser(&ctx, get, &u).ok());
+  EXPECT_EQ(u.user_id(), id);
+  v1::ListUsersRequest list;
+  list.set_tenant_id("acme");
+  list.set_idp_id(absl::AsciiStrToUpper(org_.idp_id));
+  list.set_page_size(1000);
+  int pages = 0;
+  EXPECT_EQ(ListAll(stub(), list, &pages).size(), 30u);
 }
 
 TEST_F(DirectoryServicePgTest, ListUsersVisitsEveryRowOnce) {

@@ -183,6 +183,7 @@ void IngressServer::Offload(std::string idp_id, callback::CallbackQuery query, s
 void IngressServer::HandlePush(std::string idp_id, callback::CallbackQuery query, std::string body,
                                HttpResponder respond, bool may_block) {
   if (!common::IsUuid(idp_id)) return respond(Reject(404, "unknown_source", idp_id, "malformed identity source id"));
+  idp_id = common::CanonicalUuid(idp_id);  // one cache entry, one inbox key, whatever the spelling
   using KeysOr = absl::StatusOr<std::shared_ptr<const CachedKeys>>;
   std::optional<KeysOr> keys = may_block ? std::optional<KeysOr>(keys_.Get(idp_id)) : keys_.TryGet(idp_id);
   if (!keys.has_value()) return Offload(std::move(idp_id), std::move(query), std::move(body), std::move(respond));

@@ -10,6 +10,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "callback/crypto.h"
@@ -154,6 +155,23 @@ TEST_F(IngressServerTest, ValidPushIsStoredThenAnsweredWithSignedSuccess) {
   EXPECT_EQ(again->status, 200);
   EXPECT_EQ(Stored(), 1u);
   EXPECT_THAT(Metrics(), HasSubstr(R"(sase_ingress_events_total{kind="user_add_org",result="duplicate"} 1)"));
+}
+
+// The push URL names the source; an upper-case spelling of its id is the same source (one key
+// lookup, one dedupe key space), not an unknown one.
+TEST_F(IngressServerTest, UpperCaseSourceIdInTheUrlIsTheSameSource) {
+  std::string q;
+  std::string body = Push(sync_.keys, kUserAdd, &q);
+  auto res = Post(absl::AsciiStrToUpper(kIdp), q, body);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Stored(), 1u);
+  auto again = Post(kIdp, q, body);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(Stored(), 1u) << "the replay under the canonical id is a duplicate";
+  std::lock_guard<std::mutex> lock(sync_.mu);
+  EXPECT_EQ(sync_.fetches, 1) << "one cache entry for both spellings";
 }
 
 TEST_F(IngressServerTest, CheckUrlIsAnsweredAndNotStored) {

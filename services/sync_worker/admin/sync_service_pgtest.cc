@@ -1,6 +1,7 @@
 // SyncService (GetCallbackKeys, SubmitEvents) over a real gRPC server, real stub and real PostgreSQL.
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "sync_worker/testing/service_test_fixture.h"
 
@@ -138,6 +139,71 @@ TEST_F(SyncServiceTest, SubmitEventsRejectsBadInputAndWritesNothing) {
   req.set_idp_id("00000000-0000-4000-8000-000000000000");
   EXPECT_EQ(Submit(req, &resp).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(Snapshot(), before);
+}
+
+// Every RPC that takes an identity-source id accepts any spelling of it as the same source and
+// answers with the canonical one. Before, GetCallbackKeys and TestConnectivity could not open the
+// secrets (bound to the canonical id) and answered INTERNAL, and SubmitEvents answered NOT_FOUND.
+TEST_F(SyncServiceTest, UpperCaseSourceIdIsTheSameSourceAtEveryEntryPoint) {
+  pb::IdentitySource a = MustCreate("tenant-a", "src-one");
+  const std::string upper = absl::AsciiStrToUpper(a.idp_id());
+  {
+    pb::GetCallbackKeysRequest req;
+    req.set_idp_id(upper);
+    pb::CallbackKeys keys;
+    ClientContext ctx;
+    ASSERT_TRUE(sync_->GetCallbackKeys(&ctx, req, &keys).ok());
+    EXPECT_EQ(keys.idp_id(), a.idp_id());
+    EXPECT_EQ(keys.token(), kToken);
+  }
+  {
+    pb::SubmitEventsRequest req;
+    req.set_tenant_id("tenant-a");
+    req.set_idp_id(upper);
+    *req.add_events() = Event("k-upper", "user_add_org");
+    pb::SubmitEventsResponse resp;
+    ASSERT_TRUE(Submit(req, &resp).ok());
+    EXPECT_EQ(resp.accepted(), 1);
+    req.set_idp_id(a.idp_id());
+    ASSERT_TRUE(Submit(req, &resp).ok());
+    EXPECT_EQ(resp.duplicates(), 1);
+  }
+  {
+    pb::GetIdentitySourceRequest req;
+    req.set_tenant_id("tenant-a");
+    req.set_idp_id(upper);
+    pb::IdentitySource got;
+    ClientContext ctx;
+    ASSERT_TRUE(idsrc_->GetIdentitySource(&ctx, req, &got).ok());
+    EXPECT_EQ(got.idp_id(), a.idp_id());
+  }
+  {
+    pb::TestConnectivityRequest req;
+    req.set_tenant_id("tenant-a");
+    req.set_idp_id(upper);
+    pb::TestConnectivityResponse resp;
+    ClientContext ctx;
+    grpc::Status s = idsrc_->TestConnectivity(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(resp.steps_size(), 1);
+    EXPECT_EQ(resp.steps(0).reason(), "unreachable");  // this fixture has no DingTalk
+  }
+  {
+    pb::StartSyncRequest req;
+    req.set_tenant_id("tenant-a");
+    req.set_idp_id(upper);
+    pb::SyncRun run;
+    ClientContext ctx;
+    ASSERT_TRUE(sync_->StartSync(&ctx, req, &run).ok());
+    EXPECT_EQ(run.idp_id(), a.idp_id());
+    pb::ListSyncRunsRequest list;
+    list.set_tenant_id("tenant-a");
+    list.set_idp_id(upper);
+    pb::ListSyncRunsResponse runs;
+    ClientContext ctx2;
+    ASSERT_TRUE(sync_->ListSyncRuns(&ctx2, list, &runs).ok());
+    EXPECT_EQ(runs.runs_size(), 1);
+  }
 }
 
 // The run RPCs are exercised end to end in full_sync_pgtest; here: each names the bad field and
