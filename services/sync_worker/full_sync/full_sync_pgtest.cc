@@ -71,9 +71,9 @@ std::string Str(const json& j, const char* key) {
   return it == j.end() || !it->is_string() ? "" : it->get<std::string>();
 }
 
-class FullSyncTest : public testing::StoreTest {
+class FullSyncTest : public testing::ServiceTest {
  protected:
-  FullSyncTest() : StoreTest(8) {}
+  FullSyncTest() : ServiceTest(8, /*start_in_setup=*/false) {}
 
   void StartSim(int64_t users = 200, int64_t depts = 20, int64_t qps = 0) {
     dingtalk_sim::SimOptions o;
@@ -119,27 +119,10 @@ class FullSyncTest : public testing::StoreTest {
     };
   }
 
-  void StartServices() {
-    clients_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
-    engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), common::SystemClock(),
-                                           EngineOptions("worker-a"));
-    probe_ = std::make_unique<SourceProbe>(*clients_);
-    idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(*sources_, *fields_, *probe_,
-                                                                 IdentitySourceServiceImpl::Options{.public_host = ""});
-    runs_ = std::make_unique<store::SyncRunRepository>(*pool_);
-    sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, *runs_, *engine_);
-    auto host = common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry());
-    ASSERT_TRUE(host.ok()) << host.status();
-    host_ = std::move(*host);
-    auto channel =
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(host_->port()), grpc::InsecureChannelCredentials());
-    idsrc_ = pb::IdentitySourceService::NewStub(channel);
-    sync_ = pb::SyncService::NewStub(channel);
-  }
+  void StartServices() { ServiceTest::StartServices(Factory(), EngineOptions("worker-a"), ""); }
 
   void TearDown() override {
-    if (host_) host_->Shutdown();
-    if (engine_) engine_->Stop();
+    ServiceTest::TearDown();
     if (engine_b_) engine_b_->Stop();
   }
 
@@ -362,18 +345,9 @@ class FullSyncTest : public testing::StoreTest {
   int source_counter_ = 0;
   std::unique_ptr<dingtalk_sim::SimServer> sim_;
   dingtalk_sim::SimOptions sim_opts_;
-  std::unique_ptr<SourceClients> clients_;
   prometheus::Registry registry_b_;           // worker B is another process: its own metrics
   std::unique_ptr<SourceClients> clients_b_;  // and its own clients
-  std::unique_ptr<SyncEngine> engine_;
-  std::unique_ptr<store::SyncRunRepository> runs_;
   std::unique_ptr<SyncEngine> engine_b_;
-  std::unique_ptr<SourceProbe> probe_;
-  std::unique_ptr<IdentitySourceServiceImpl> idsrc_service_;
-  std::unique_ptr<SyncServiceImpl> sync_service_;
-  std::unique_ptr<common::GrpcServerHost> host_;
-  std::unique_ptr<pb::IdentitySourceService::Stub> idsrc_;
-  std::unique_ptr<pb::SyncService::Stub> sync_;
 };
 
 TEST_F(FullSyncTest, DirectoryEqualsSimulatorAndUnchangedResyncWritesNothing) {

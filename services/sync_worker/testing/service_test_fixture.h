@@ -109,23 +109,37 @@ class StoreTest : public ::testing::Test {
 
 class ServiceTest : public StoreTest {
  protected:
-  ServiceTest() : StoreTest(4) {}
+  // `start_in_setup` false: the derived fixture calls StartServices itself (after its simulator).
+  explicit ServiceTest(int pool_size = 4, bool start_in_setup = true)
+      : StoreTest(pool_size), start_in_setup_(start_in_setup) {}
 
   void SetUp() override {
     StoreTest::SetUp();
-    if (!StoreReady()) return;
+    if (!StoreReady() || !start_in_setup_) return;
     // No DingTalk here (full_sync_pgtest and events_pgtest run against the simulator): every
     // client fails as an unreachable DingTalk would, and the engine is never started, so the
     // RPCs that need DingTalk validate, read and report it unreachable.
-    clients_ = std::make_unique<SourceClients>(*pool_, *box_, [](const SourceConfig&) {
-      return absl::StatusOr<std::shared_ptr<dingtalk::Client>>(
-          dingtalk::MakeError(dingtalk::ApiError::kUnreachable, "no DingTalk in this test"));
-    });
+    StartServices(
+        [](const SourceConfig&) {
+          return absl::StatusOr<std::shared_ptr<dingtalk::Client>>(
+              dingtalk::MakeError(dingtalk::ApiError::kUnreachable, "no DingTalk in this test"));
+        },
+        SyncEngineOptions{}, kPublicHost);
+  }
+  void TearDown() override {
+    if (host_) host_->Shutdown();
+    if (engine_) engine_->Stop();
+  }
+
+  // The sync_worker services as main.cc wires them, over this fixture's store, on 127.0.0.1:0,
+  // with stubs in idsrc_ and sync_. The engine is created, not started.
+  void StartServices(ClientFactory factory, SyncEngineOptions engine_options, const std::string& public_host) {
+    clients_ = std::make_unique<SourceClients>(*pool_, *box_, std::move(factory));
     probe_ = std::make_unique<SourceProbe>(*clients_);
     engine_ = std::make_unique<SyncEngine>(*pool_, *clients_, *TestRegistry(), common::SystemClock(),
-                                           SyncEngineOptions{});
+                                           std::move(engine_options));
     idsrc_service_ = std::make_unique<IdentitySourceServiceImpl>(
-        *sources_, *fields_, *probe_, IdentitySourceServiceImpl::Options{.public_host = kPublicHost});
+        *sources_, *fields_, *probe_, IdentitySourceServiceImpl::Options{.public_host = public_host});
     runs_ = std::make_unique<store::SyncRunRepository>(*pool_);
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, *runs_, *engine_);
     auto host =
@@ -136,9 +150,6 @@ class ServiceTest : public StoreTest {
         grpc::CreateChannel("127.0.0.1:" + std::to_string(host_->port()), grpc::InsecureChannelCredentials());
     idsrc_ = pb::IdentitySourceService::NewStub(channel);
     sync_ = pb::SyncService::NewStub(channel);
-  }
-  void TearDown() override {
-    if (host_) host_->Shutdown();
   }
 
   // Creates a valid source; fails the test on error.
@@ -174,6 +185,7 @@ class ServiceTest : public StoreTest {
     tx.commit();
   }
 
+  const bool start_in_setup_;
   std::unique_ptr<SourceClients> clients_;
   std::unique_ptr<SourceProbe> probe_;
   std::unique_ptr<SyncEngine> engine_;
