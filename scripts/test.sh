@@ -7,7 +7,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$root/build}
 "$root/scripts/build.sh" -DSASE_WERROR=ON
 pgdir="$root/.tmp/test-pg"
-port=${SASE_TEST_PG_PORT:-55432}
+# The first free port from 55432 (two checkouts, or a port someone else holds, never collide);
+# SASE_TEST_PG_PORT pins it.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=${SASE_TEST_PG_PORT:-}
+if [ -z "$port" ]; then
+  port=55432
+  while port_taken "$port"; do port=$((port + 1)); done
+fi
 dsn=$("$root/scripts/pg.sh" start "$pgdir" "$port")
 trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
 export SASE_TEST_PG_DSN="$dsn"

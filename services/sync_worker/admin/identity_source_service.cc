@@ -380,16 +380,23 @@ absl::StatusOr<store::ExtendedFieldRecord> ValidatedExtendedField(const std::str
 
 }  // namespace
 
-grpc::Status IdentitySourceServiceImpl::CreateExtendedField(grpc::ServerContext*,
-                                                            const pb::CreateExtendedFieldRequest* req,
-                                                            pb::ExtendedField* resp) {
+// Create and Update of an extended field: validate the request's field, write it, answer the
+// stored field.
+template <typename Request, typename Write>
+grpc::Status WriteExtendedField(const Request& req, pb::ExtendedField* resp, Write write) {
   return common::Serve([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
-                                                                               req->field()));
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Create(input));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord input,
+                     ValidatedExtendedField(req.tenant_id(), req.has_field(), req.field()));
+    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, write(input));
     ToProto(rec, resp);
     return absl::OkStatus();
   });
+}
+
+grpc::Status IdentitySourceServiceImpl::CreateExtendedField(grpc::ServerContext*,
+                                                            const pb::CreateExtendedFieldRequest* req,
+                                                            pb::ExtendedField* resp) {
+  return WriteExtendedField(*req, resp, [this](const store::ExtendedFieldRecord& in) { return fields_.Create(in); });
 }
 
 grpc::Status IdentitySourceServiceImpl::ListExtendedFields(grpc::ServerContext*,
@@ -406,13 +413,7 @@ grpc::Status IdentitySourceServiceImpl::ListExtendedFields(grpc::ServerContext*,
 grpc::Status IdentitySourceServiceImpl::UpdateExtendedField(grpc::ServerContext*,
                                                             const pb::UpdateExtendedFieldRequest* req,
                                                             pb::ExtendedField* resp) {
-  return common::Serve([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord input, ValidatedExtendedField(req->tenant_id(), req->has_field(),
-                                                                               req->field()));
-    ASSIGN_OR_RETURN(store::ExtendedFieldRecord rec, fields_.Update(input));
-    ToProto(rec, resp);
-    return absl::OkStatus();
-  });
+  return WriteExtendedField(*req, resp, [this](const store::ExtendedFieldRecord& in) { return fields_.Update(in); });
 }
 
 grpc::Status IdentitySourceServiceImpl::DeleteExtendedField(grpc::ServerContext*,
