@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
       sync_worker::MakeSyncEngine(cfg->sync, **pool, clients, *registry, clock);
   sync_worker::EventProcessor event_processor(**pool, clients, *registry, clock,
                                               {.leave_rechecks = static_cast<int>(cfg->event_leave_rechecks)});
+  inbox.OnCommit([&event_processor] { event_processor.Wake(); });  // a push is applied at once
   sync_worker::SourceProbe source_probe(clients);
   sync_worker::IdentitySourceServiceImpl identity_service(sources, fields, source_probe,
                                                           {.public_host = cfg->public_host});

@@ -104,6 +104,11 @@ void EventInbox::RunBatch(std::vector<std::shared_ptr<Pending>> batch) {
     common::LogWarn("inbox commit failed", {{"reason", std::string(results.status().message())},
                                             {"events", static_cast<int64_t>(n_events)}});
   }
+  bool stored_new = false;
+  if (results.ok()) {
+    for (const auto& r : *results) stored_new = stored_new || (r.ok() && r->accepted > 0);
+  }
+  if (stored_new && on_commit_) on_commit_();
   std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i]->result = results.ok() ? std::move((*results)[i]) : absl::StatusOr<SubmitResult>(results.status());

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +48,10 @@ class EventInbox {
   absl::StatusOr<SubmitResult> Submit(const std::string& tenant_id, const std::string& idp_id,
                                       const std::vector<InboxEvent>& events);
 
+  // Called (on the committing thread, outside the lock) after a batch stored new events; set once
+  // before serving. The composition root wakes the event processor with it.
+  void OnCommit(std::function<void()> callback) { on_commit_ = std::move(callback); }
+
   // Events not yet processed (PENDING).
   absl::StatusOr<int64_t> PendingCount();
 
@@ -65,6 +70,7 @@ class EventInbox {
   prometheus::Gauge* pending_gauge_ = nullptr;
   bool stop_ = false;
   std::thread refresher_;
+  std::function<void()> on_commit_;
 };
 
 }  // namespace sase::sync_worker

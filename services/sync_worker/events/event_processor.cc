@@ -151,7 +151,12 @@ struct EventProcessor::Metrics {
                    .Name("sase_event_sources_paused")
                    .Help("Event sources whose inbox rows are not claimed now (circuit breaker open)")
                    .Register(r)
-                   .Add({})) {}
+                   .Add({})),
+        pass_failures(prometheus::BuildCounter()
+                          .Name("sase_event_pass_failures_total")
+                          .Help("Processing passes that failed as a whole (inbox unreachable); the loop backs off")
+                          .Register(r)
+                          .Add({})) {}
   prometheus::Family<prometheus::Counter>& rows;
   prometheus::Counter& applied;
   prometheus::Counter& retry;
@@ -160,6 +165,7 @@ struct EventProcessor::Metrics {
   prometheus::Histogram& lag;
   prometheus::Family<prometheus::Counter>& breaker_opens;
   prometheus::Gauge& paused;
+  prometheus::Counter& pass_failures;
 };
 
 EventProcessor::EventProcessor(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
@@ -170,21 +176,47 @@ EventProcessor::EventProcessor(store::PgPool& pool, SourceClients& sources, prom
 
 EventProcessor::~EventProcessor() { Stop(); }
 
+absl::Duration EventPassWait(const EventProcessorOptions& options, int consecutive_failures) {
+  absl::Duration wait = options.poll_interval;
+  for (int i = 0; i < consecutive_failures && wait < options.pass_backoff_max; ++i) wait *= 2;
+  return std::min(wait, std::max(options.pass_backoff_max, options.poll_interval));
+}
+
 void EventProcessor::Start() {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
+    int failures = 0;  // consecutive failed passes
     while (!stop_) {
+      wake_ = false;
       lock.unlock();
       absl::StatusOr<int> n = RunOnce();
+      passes_.fetch_add(1);
+      // Logged on a change of state, not per pass: a database outage is one line, not one per poll.
       if (!n.ok()) {
-        common::LogWarn("event processing pass failed", {{"reason", std::string(n.status().message())}});
+        metrics_->pass_failures.Increment();
+        if (failures++ == 0) {
+          common::LogWarn("event processing paused",
+                          {{"reason", "pass_failed"}, {"detail", std::string(n.status().message()).substr(0, 300)}});
+        }
+      } else if (failures > 0) {
+        common::LogInfo("event processing resumed", {{"reason", "pass_succeeded"}, {"failed_passes", failures}});
+        failures = 0;
       }
       lock.lock();
       // A full batch means more may be due: go again at once.
       if (n.ok() && *n >= options_.batch) continue;
-      cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.poll_interval), [this] { return stop_; });
+      cv_.wait_for(lock, absl::ToChronoMilliseconds(EventPassWait(options_, failures)),
+                   [this] { return stop_ || wake_; });
     }
   });
+}
+
+void EventProcessor::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
 }
 
 void EventProcessor::Stop() {

@@ -48,7 +48,14 @@ struct EventProcessorOptions {
   // Zero disables the breaker.
   absl::Duration breaker_pause = absl::Seconds(5);
   absl::Duration breaker_max_pause = absl::Minutes(5);
+  // After consecutive failed passes (the database unreachable), the next pass waits
+  // poll_interval * 2^failures, at most this long.
+  absl::Duration pass_backoff_max = absl::Seconds(30);
 };
+
+// How long the processing loop waits before its next pass after `consecutive_failures` failed
+// passes in a row (0: the last pass succeeded).
+absl::Duration EventPassWait(const EventProcessorOptions& options, int consecutive_failures);
 
 class EventProcessor {
  public:
@@ -60,6 +67,11 @@ class EventProcessor {
 
   void Start();
   void Stop();
+  // Runs the next pass now instead of after the poll interval or a back-off: called when the
+  // inbox has committed new events (EventInbox::OnCommit), so a push is applied at once.
+  void Wake();
+  // Passes the loop has completed (tests wait on it).
+  int64_t passes() const { return passes_.load(); }
   // One pass over the due rows; returns how many rows it finished (done or given up).
   absl::StatusOr<int> RunOnce();
   // Sources whose rows are not being claimed now (breaker open).
@@ -91,6 +103,8 @@ class EventProcessor {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool wake_ = false;
+  std::atomic<int64_t> passes_{0};
   std::thread thread_;
 };
 

@@ -305,6 +305,28 @@ TEST_F(EventProcessorPgTest, UnreachableDingTalkRetriesWithBackoffThenGivesUp) {
   EXPECT_EQ(UserStatus(a), -1);
 }
 
+// A committed push wakes the processor: the event is applied at once, not after the poll
+// interval (an hour here; before, the loop only slept it out).
+TEST_F(EventProcessorPgTest, CommittedPushWakesTheProcessor) {
+  std::string a = Org()["users"][0]["userid"];
+  processor_.reset();
+  prometheus::Registry registry;
+  processor_ = std::make_unique<EventProcessor>(
+      *pool_, *clients_, registry, common::SystemClock(),
+      EventProcessorOptions{.poll_interval = absl::Hours(1), .breaker_pause = absl::ZeroDuration()});
+  inbox_->OnCommit([this] { processor_->Wake(); });
+  processor_->Start();
+  auto eventually = [](auto pred) {
+    for (int i = 0; i < 2000 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return pred();
+  };
+  ASSERT_TRUE(eventually([&] { return processor_->passes() >= 1; }));  // now asleep for an hour
+  Submit("user_add_org", "wake-1", {a});
+  EXPECT_TRUE(eventually([&] { return UserStatus(a) == 1; })) << "the push waited for the poll interval";
+  inbox_->OnCommit(nullptr);
+  processor_.reset();  // before `registry`
+}
+
 // Circuit breaker: an unreachable DingTalk pauses claiming the source's rows (nothing is claimed or
 // fetched, even for rows that are due), counted and logged; after the pause one batch is tried
 // again, and a second failure doubles the pause. Time passes on a fake clock, not in sleeps.
