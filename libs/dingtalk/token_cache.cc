@@ -1,12 +1,16 @@
 #include "dingtalk/token_cache.h"
 
+#include <algorithm>
+
 namespace sase::dingtalk {
 
 TokenCache::TokenCache(Fetch fetch, common::Clock& clock, absl::Duration refresh_early)
     : fetch_(std::move(fetch)), clock_(clock), refresh_early_(refresh_early) {}
 
 bool TokenCache::Fresh(absl::Time now) const {
-  return !token_.token.empty() && now < token_.expires_at - refresh_early_;
+  if (token_.token.empty()) return false;
+  const absl::Duration margin = std::min(refresh_early_, (token_.expires_at - fetched_at_) / 4);
+  return now < token_.expires_at - margin;
 }
 
 absl::StatusOr<AccessToken> TokenCache::Get() {
@@ -32,6 +36,7 @@ absl::StatusOr<AccessToken> TokenCache::Get() {
     ++generation_;
     if (fetched.ok()) {
       token_ = *fetched;
+      fetched_at_ = now;
       last_fetch_status_ = absl::OkStatus();
       ++refreshes_;
     } else {

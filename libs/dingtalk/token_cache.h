@@ -1,7 +1,9 @@
 #pragma once
 // Caches one app's access token and refreshes it single-flight.
 //
-// Get() returns the cached token while it is valid for longer than `refresh_early`; otherwise one
+// Get() returns the cached token while it is valid for longer than the refresh margin —
+// `refresh_early`, but never more than a quarter of the token's lifetime, so a token DingTalk
+// issues for less than the margin is not refetched on every call; otherwise one
 // caller runs `fetch` while concurrent callers wait for that one result (they never start a second
 // fetch). While a proactive refresh runs, callers still get the old token if it has not expired.
 // Invalidate(token) drops the token after DingTalk rejected it, unless it was already replaced.
@@ -40,6 +42,7 @@ class TokenCache {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   AccessToken token_;  // empty token = none
+  absl::Time fetched_at_;
   bool refreshing_ = false;
   uint64_t generation_ = 0;  // completed fetches (ok or not)
   absl::Status last_fetch_status_;
