@@ -183,6 +183,19 @@ absl::Status SyncRunRepository::Heartbeat(const std::string& run_id, const std::
   });
 }
 
+absl::Status SyncRunRepository::Release(const std::string& run_id, const std::string& owner) {
+  return pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
+    pqxx::work tx(c);
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("UPDATE sync_runs SET lease_owner = '', lease_expires_at = NULL"
+                     " WHERE run_id = $1::uuid AND lease_owner = $2 AND ", kRunUnfinished, " RETURNING 1"),
+        run_id, owner);
+    if (r.empty()) return absl::FailedPreconditionError(absl::StrCat("sync run ", run_id, ": lease lost"));
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
 absl::Status SyncRunRepository::Finish(const std::string& run_id, const std::string& owner, int state,
                                   const v1::SyncProgress& progress, const v1::SyncCounts& counts,
                                   const std::string& failure_reason, const std::string& failure_detail,

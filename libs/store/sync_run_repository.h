@@ -60,6 +60,11 @@ class SyncRunRepository {
                          const ::sase::dingtalk::v1::SyncProgress& progress,
                          const ::sase::dingtalk::v1::SyncCounts& counts);
 
+  // Gives up the lease of an unfinished run without ending it (clean shutdown): the run stays
+  // in its state with its progress, and ClaimExpired hands it to another replica at once.
+  // FAILED_PRECONDITION when the run is no longer leased to owner.
+  absl::Status Release(const std::string& run_id, const std::string& owner);
+
   // Ends the run (SUCCEEDED, AWAITING_APPROVAL or FAILED), releases the lease. FAILED_PRECONDITION
   // when the run is no longer leased to owner.
   absl::Status Finish(const std::string& run_id, const std::string& owner, int state,

@@ -611,7 +611,7 @@ TEST_F(FullSyncTest, KilledRunIsTakenOverAndCompletes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // "Kill" worker A: it stops renewing the lease and writes nothing more.
-  engine_->Stop();
+  engine_->Stop(/*release_leases=*/false);
   pb::SyncRun orphan = GetRun(started.run_id());
   EXPECT_EQ(orphan.state(), pb::FETCHING);
   EXPECT_EQ(Count("SELECT count(*) FROM users WHERE status = 3"), 0);
@@ -628,6 +628,37 @@ TEST_F(FullSyncTest, KilledRunIsTakenOverAndCompletes) {
   ASSERT_EQ(done.state(), pb::SUCCEEDED) << done.failure_reason();
   EXPECT_EQ(done.counts().users_fetched(), 200);
   EXPECT_EQ(Count(absl::StrCat("SELECT attempts FROM sync_runs WHERE run_id = '", started.run_id(), "'")), 1);
+  ExpectDirectoryMatchesSim(idp);
+}
+
+// A clean shutdown (SIGTERM) gives the lease up: another replica takes the run over at once
+// instead of waiting for the lease to expire, and the run keeps its state until then.
+TEST_F(FullSyncTest, CleanStopReleasesTheLeaseForAnImmediateTakeover) {
+  StartSim();
+  StartServices();
+  const std::string idp = CreateSource();
+  SimPost("/admin/faults", {{"latency_ms", 25}});
+  pb::SyncRun started;
+  ASSERT_TRUE(StartSync(idp, &started).ok());
+  for (int i = 0; i < 400; ++i) {
+    pb::SyncRun r = GetRun(started.run_id());
+    if (r.state() == pb::FETCHING && r.progress().departments_done() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  engine_->Stop();
+  EXPECT_EQ(GetRun(started.run_id()).state(), pb::FETCHING);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM sync_runs WHERE lease_owner = '' AND run_id = '",
+                               started.run_id(), "'")),
+            1);
+  SimPost("/admin/faults", {{"latency_ms", 0}});
+  clients_b_ = std::make_unique<SourceClients>(*pool_, *box_, Factory());
+  engine_b_ = std::make_unique<SyncEngine>(*pool_, *clients_b_, registry_b_, common::SystemClock(),
+                                           EngineOptions("worker-b"));
+  engine_b_->PollOnce();  // claims what has no live lease, once
+  EXPECT_EQ(Count(absl::StrCat("SELECT attempts FROM sync_runs WHERE run_id = '", started.run_id(), "'")), 1)
+      << "taken over at once, not after the lease";
+  pb::SyncRun done = WaitDone(started.run_id());
+  ASSERT_EQ(done.state(), pb::SUCCEEDED) << done.failure_reason();
   ExpectDirectoryMatchesSim(idp);
 }
 

@@ -86,9 +86,10 @@ void SyncEngine::Start() {
   poller_ = std::thread([this] { PollLoop(); });
 }
 
-void SyncEngine::Stop() {
+void SyncEngine::Stop(bool release_leases) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    release_leases_ = release_leases;
     stopping_ = true;
     stop_flag_ = true;
   }
@@ -247,7 +248,14 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
 
   auto finish = [&](int state, const std::string& reason, const std::string& detail, const ApplyOutcome& out) {
     heartbeat.Stop();
-    if (rs.cancel.load()) return;  // lease lost or shutting down: the next owner finishes the run
+    if (rs.cancel.load()) {  // lease lost or shutting down: the next owner finishes the run
+      if (stop.load() && release_leases_.load()) {
+        absl::Status released = runs_.Release(run_id, options_.owner);
+        common::LogInfo("sync run lease released",
+                        {{"run_id", run_id}, {"reason", "shutdown"}, {"ok", released.ok()}});
+      }
+      return;
+    }
     v1::SyncCounts counts = rs.Counts();
     absl::Status s = runs_.Finish(run_id, options_.owner, state, rs.Progress(), counts, reason, detail,
                                   out.held_userids, out.held_dept_ids);

@@ -76,9 +76,11 @@ class SyncEngine {
 
   // Starts the poller thread (takeovers, scheduler).
   void Start();
-  // Stops the poller and abandons running runs without touching their rows (as a crash would):
-  // their leases expire and another worker takes them over. Joins every thread.
-  void Stop();
+  // Stops the poller and the running runs, and joins every thread. Clean (the default): each run
+  // gives up its lease, keeping its state and progress, so another replica takes it over at
+  // once. release_leases false: the rows are left as a crash would leave them (the leases
+  // expire first; tests of takeover use it).
+  void Stop(bool release_leases = true);
   // One poll cycle, synchronously (tests): claims expired runs and, if enabled, due sources.
   void PollOnce();
 
@@ -114,6 +116,7 @@ class SyncEngine {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::atomic<bool> release_leases_{true};
   std::atomic<bool> stop_flag_{false};
   std::thread poller_;
   std::list<std::thread> run_threads_;
