@@ -12,8 +12,9 @@
 // the departure diff), never the whole snapshot.
 //
 // Crash safety: a run is leased (store/sync_run_repository.h) and its heartbeat renews the lease and persists
-// progress every progress_interval. A worker that dies leaves the lease to expire; any replica's
-// poller then takes the run over and restarts it from the beginning. Applying is idempotent
+// progress every progress_interval. A worker that dies leaves the lease to expire (one that stops
+// cleanly releases it); any replica's poller then takes the run over and restarts it from the
+// beginning. Applying is idempotent
 // (content-hash upserts), nothing is departed or deleted before a fetch completed, and the run
 // stays FETCHING/APPLYING until the last batch, so a restart converges and readers of the run
 // never see a partial apply presented as complete.
