@@ -14,6 +14,9 @@
 namespace sase::dingtalk {
 namespace {
 
+// Token refreshes within one call (each after DingTalk invalidated the token in use).
+constexpr int kMaxTokenRefreshes = 3;
+
 using internal::ApiStyle;
 using internal::Json;
 using Spec = HttpClient::ApiSpec;
@@ -133,7 +136,11 @@ absl::Status HttpClient::Call(const ApiSpec& api, const Json* body, const std::s
   const std::string& base = api.style == ApiStyle::kOapi ? config_.oapi_base_url : config_.api_base_url;
   const int max_attempts =
       opts.priority == Priority::kInteractive ? config_.retry.interactive_max_attempts : config_.retry.max_attempts;
-  bool refreshed = false;
+  // A token DingTalk invalidates is refreshed, and again whenever a later attempt finds the
+  // refreshed one invalidated too (a throttling back-off can outlast a token); a token refused on
+  // its first use after the refresh is DingTalk refusing what it just issued, and not retried.
+  int refreshes = 0;
+  bool token_fresh = false;  // this attempt uses the token fetched by the previous one's refresh
   for (int attempt = 0;; ++attempt) {
     limiter_->Acquire(config_.app_key, api.name, opts.priority);
     std::string token;
@@ -194,10 +201,18 @@ absl::Status HttpClient::Call(const ApiSpec& api, const Json* body, const std::s
     if (c.reason == ApiError::kNone) return absl::OkStatus();
 
     bool retry = false;
-    if (c.token_invalid && api.app_token && !refreshed) {
+    const bool refused_fresh = c.token_invalid && api.app_token && token_fresh;
+    token_fresh = false;
+    if (c.token_invalid && api.app_token && !refused_fresh && refreshes < kMaxTokenRefreshes) {
       tokens_.Invalidate(token);
-      refreshed = true;
+      ++refreshes;
+      token_fresh = true;
       retry = true;
+    } else if (c.token_invalid && api.app_token) {
+      // The token fetch succeeded, so the credentials are right: not kAuth (bad_credentials).
+      c.reason = ApiError::kUnknown;
+      c.message = refused_fresh ? "DingTalk refused the access token it had just issued"
+                                : "DingTalk kept invalidating fresh access tokens";
     } else if (IsRetryable(c.reason) && attempt + 1 < max_attempts) {
       absl::Duration wait = Backoff(c.reason, attempt);
       common::LogDebug("dingtalk call retried", {{"api", api.name},
@@ -214,7 +229,7 @@ absl::Status HttpClient::Call(const ApiSpec& api, const Json* body, const std::s
       if (opts.stats != nullptr) opts.stats->AddRetry();
       continue;
     }
-    if (IsRetryable(c.reason) || c.reason == ApiError::kAuth) {
+    if (IsRetryable(c.reason) || c.reason == ApiError::kAuth || c.token_invalid) {
       // Never the URL, token or secret: only the API name, reason and DingTalk's code.
       common::LogWarn("dingtalk call failed", {{"api", api.name},
                                                {"reason", std::string(ReasonName(c.reason))},

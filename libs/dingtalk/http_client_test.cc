@@ -358,15 +358,39 @@ TEST_F(HttpClientTest, RefreshesTokenOnceOn40014ThenSucceeds) {
   }
 }
 
-TEST_F(HttpClientTest, TokenRejectedTwiceIsAuthError) {
+TEST_F(HttpClientTest, AFreshTokenRefusedOnFirstUseIsNotBadCredentials) {
   sim_.On("/topapi/user/count", [](const httplib::Request&, httplib::Response& res) {
     FakeDingTalk::Reply(res, {{"errcode", 42001}, {"errmsg", "access_token超时"}});
   });
   auto client = MakeClient();
   absl::StatusOr<int64_t> n = client->CountUsers(true, CallOptions::Bulk());
-  EXPECT_EQ(ReasonOf(n.status()), ApiError::kAuth);
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(ReasonOf(n.status()), ApiError::kAuth) << "the token fetch succeeded: the AppSecret is right";
+  EXPECT_EQ(ReasonOf(n.status()), ApiError::kUnknown) << n.status();
   EXPECT_EQ(sim_.Hits("/v1.0/oauth2/accessToken"), 2);
-  EXPECT_EQ(sim_.Hits("/topapi/user/count"), 2);
+  EXPECT_EQ(sim_.Hits("/topapi/user/count"), 2) << "one refresh, then the fresh token's refusal ends the call";
+}
+
+// DingTalk invalidates the token twice within one call's retries (a throttling back-off outlasts
+// the refreshed token): the client refreshes again instead of failing as bad credentials.
+TEST_F(HttpClientTest, ATokenInvalidatedTwiceWithinOneCallIsRefreshedAgain) {
+  std::atomic<int> hits{0};
+  sim_.On("/topapi/user/count", [&](const httplib::Request&, httplib::Response& res) {
+    if (++hits <= 2) {
+      sim_.ExpireToken();  // the token in use expires during the back-off that follows
+      FakeDingTalk::Reply(res, {{"errcode", 90018}, {"errmsg", "服务器繁忙"}});
+      return;
+    }
+    FakeDingTalk::Reply(res, {{"errcode", 0}, {"errmsg", "ok"}, {"result", {{"count", 4}}}});
+  });
+  ClientConfig cfg;
+  cfg.retry.max_attempts = 6;
+  auto client = MakeClient(cfg);
+  absl::StatusOr<int64_t> n = client->CountUsers(true, CallOptions::Bulk());
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 4);
+  EXPECT_EQ(sim_.Hits("/v1.0/oauth2/accessToken"), 3) << "the first token and two refreshes";
+  EXPECT_EQ(client->Stats().token_refreshes, 3);
 }
 
 TEST_F(HttpClientTest, BadAppSecretIsAuthWithoutCallingTheApi) {
