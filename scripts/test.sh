@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with -Werror, starts a throwaway PostgreSQL,
-# runs every test through CTest, stops PostgreSQL. Exits non-zero on any failure.
+# runs every test through CTest (arguments go to ctest), stops PostgreSQL. Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install_deps.sh"
@@ -19,4 +19,4 @@ dsn=$("$root/scripts/pg.sh" start "$pgdir" "$port")
 trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
 export SASE_TEST_PG_DSN="$dsn"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300
+ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 300 "$@"  # e.g. -R FullSync, -L pg
