@@ -127,21 +127,28 @@ absl::StatusOr<std::optional<SyncRunRecord>> SyncRunRepository::ClaimScheduled(c
   return pool_.Run<std::optional<SyncRunRecord>>(
       [&](pqxx::connection& c) -> absl::StatusOr<std::optional<SyncRunRecord>> {
         pqxx::work tx(c);
+        // A due retry first (it is older news than a cycle), then the cycle.
         pqxx::result due = tx.exec(
-            "SELECT idp_id::text, tenant_id, sync_user_info FROM identity_sources"
-            " WHERE auto_sync AND (next_sync_at IS NULL OR next_sync_at <= now())"
-            " ORDER BY next_sync_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED");
+            "SELECT idp_id::text, tenant_id, sync_user_info, sync_retry_at <= now() FROM identity_sources"
+            " WHERE sync_retry_at <= now() OR (auto_sync AND (next_sync_at IS NULL OR next_sync_at <= now()))"
+            " ORDER BY LEAST(sync_retry_at, next_sync_at) NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED");
         if (due.empty()) return std::optional<SyncRunRecord>();
         const std::string idp = due[0][0].c_str();
         const std::string tenant = due[0][1].c_str();
         const bool users = due[0][2].as<bool>();
-        tx.exec_params0(
-            "UPDATE identity_sources SET next_sync_at = now() + sync_cycle_hours * (0.95 + random() * 0.1)"
-            " * interval '1 hour' WHERE idp_id = $1::uuid",
-            idp);
-        pqxx::result r = InsertPendingRun(tx, idp, tenant, v1::SCHEDULED, !users, owner, lease);
+        const bool retry = !due[0][3].is_null() && due[0][3].as<bool>();
+        if (retry) {
+          tx.exec_params0("UPDATE identity_sources SET sync_retry_at = NULL WHERE idp_id = $1::uuid", idp);
+        } else {
+          tx.exec_params0(
+              "UPDATE identity_sources SET next_sync_at = now() + sync_cycle_hours * (0.95 + random() * 0.1)"
+              " * interval '1 hour' WHERE idp_id = $1::uuid",
+              idp);
+        }
+        pqxx::result r =
+            InsertPendingRun(tx, idp, tenant, retry ? v1::RETRY : v1::SCHEDULED, !users, owner, lease);
         std::optional<SyncRunRecord> out;
-        if (!r.empty()) out = FromRow(r[0]);  // else a run is in progress: this cycle is skipped
+        if (!r.empty()) out = FromRow(r[0]);  // else a run is in progress: this cycle (or retry) is skipped
         tx.commit();
         return out;
       });
@@ -196,23 +203,39 @@ absl::Status SyncRunRepository::Release(const std::string& run_id, const std::st
   });
 }
 
-absl::Status SyncRunRepository::Finish(const std::string& run_id, const std::string& owner, int state,
-                                  const v1::SyncProgress& progress, const v1::SyncCounts& counts,
-                                  const std::string& failure_reason, const std::string& failure_detail,
-                                  const std::vector<std::string>& held_userids,
-                                  const std::vector<int64_t>& held_dept_ids) {
-  return pool_.RunStatus([&](pqxx::connection& c) -> absl::Status {
+absl::StatusOr<std::optional<absl::Time>> SyncRunRepository::Finish(const std::string& run_id,
+                                                                     const std::string& owner,
+                                                                     const RunOutcome& o) {
+  return pool_.Run<std::optional<absl::Time>>([&](pqxx::connection& c) -> absl::StatusOr<std::optional<absl::Time>> {
     pqxx::work tx(c);
     pqxx::result r = tx.exec_params(
         absl::StrCat("UPDATE sync_runs SET state = $3, progress = $4::jsonb, counts = $5::jsonb, failure_reason = $6,"
                      " failure_detail = $7, held_userids = $8::text[], held_dept_ids = $9::bigint[], lease_owner = '',"
                      " lease_expires_at = NULL, ended_at = now()"
-                     " WHERE run_id = $1::uuid AND lease_owner = $2 AND ", kRunUnfinished, " RETURNING 1"),
-        run_id, owner, state, ToJson(progress), ToJson(counts), failure_reason, failure_detail,
-        TextArray(held_userids), IntArray(held_dept_ids));
+                     " WHERE run_id = $1::uuid AND lease_owner = $2 AND ", kRunUnfinished, " RETURNING idp_id::text"),
+        run_id, owner, o.state, ToJson(o.progress), ToJson(o.counts), o.failure_reason, o.failure_detail,
+        TextArray(o.held_userids), IntArray(o.held_dept_ids));
     if (r.empty()) return absl::FailedPreconditionError(absl::StrCat("sync run ", run_id, ": lease lost"));
+    const std::string idp = r[0][0].c_str();
+    std::optional<absl::Time> retry_at;
+    if (o.retry.has_value()) {
+      // base * 2^failures (failures counted before this one), capped; the exponent is bounded so
+      // the interval arithmetic cannot overflow.
+      pqxx::result due = tx.exec_params(
+          "UPDATE identity_sources SET sync_failures = sync_failures + 1,"
+          " sync_retry_at = now() + LEAST($2::float8, $3::float8 * power(2, LEAST(sync_failures, 30)))"
+          " * interval '1 second'"
+          " WHERE idp_id = $1::uuid RETURNING (extract(epoch FROM sync_retry_at) * 1000000)::bigint",
+          idp, Seconds(o.retry->max), Seconds(o.retry->base));
+      if (!due.empty()) retry_at = absl::FromUnixMicros(due[0][0].as<int64_t>());
+    } else {
+      tx.exec_params0(
+          "UPDATE identity_sources SET sync_failures = CASE WHEN $2 THEN sync_failures ELSE 0 END,"
+          " sync_retry_at = NULL WHERE idp_id = $1::uuid",
+          idp, o.state == v1::FAILED);
+    }
     tx.commit();
-    return absl::OkStatus();
+    return retry_at;
   });
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Sync runs in PostgreSQL (table sync_runs, migrations 001 + 004), and the scheduler's next_sync_at
-// of identity sources. Runs are claimed through a
+// and retry back-off (sync_retry_at, sync_failures: migration 007) of identity sources. Runs are claimed through a
 // lease (lease_owner, lease_expires_at): the owner renews it with Heartbeat; once it has expired,
 // ClaimExpired lets any replica take the run over (it restarts from the beginning, which is safe
 // because applying a snapshot is idempotent). At most one unfinished run (PENDING, FETCHING,
@@ -31,6 +31,26 @@ struct SyncRunRecord {
   std::string lease_owner;
 };
 
+// Back-off of the retry of a failed run: base * 2^(failures in a row - 1), at most max.
+struct RetryBackoff {
+  absl::Duration base = absl::Minutes(1);
+  absl::Duration max = absl::Minutes(30);
+};
+
+// How a run ended, as Finish stores it.
+struct RunOutcome {
+  int state = ::sase::dingtalk::v1::FAILED;  // SUCCEEDED, AWAITING_APPROVAL or FAILED
+  ::sase::dingtalk::v1::SyncProgress progress;
+  ::sase::dingtalk::v1::SyncCounts counts;
+  std::string failure_reason;
+  std::string failure_detail;
+  std::vector<std::string> held_userids;
+  std::vector<int64_t> held_dept_ids;
+  // A FAILED run worth retrying (a transient reason): the source's next retry is scheduled with
+  // this back-off. Unset: no retry (any retry due is cleared, as is the failure count on success).
+  std::optional<RetryBackoff> retry;
+};
+
 struct SyncRunPage {
   std::vector<::sase::dingtalk::v1::SyncRun> runs;
   std::string next_page_token;
@@ -45,8 +65,9 @@ class SyncRunRepository {
   absl::StatusOr<SyncRunRecord> CreateManual(const std::string& tenant, const std::string& idp_id,
                                              bool departments_only, const std::string& owner, absl::Duration lease);
 
-  // Claims one auto_sync source whose next_sync_at is due (FOR UPDATE SKIP LOCKED), moves its
-  // next_sync_at one cycle (with +-5 % jitter) ahead and creates a SCHEDULED run leased to owner
+  // Claims one source that is due (FOR UPDATE SKIP LOCKED): an auto_sync source whose next_sync_at
+  // has come (its next_sync_at moves one cycle, with +-5 % jitter, ahead; a SCHEDULED run), or any
+  // source whose sync_retry_at has come (cleared; a RETRY run). The run is leased to owner
   // (departments only when sync_user_info is off). nullopt when nothing is due.
   absl::StatusOr<std::optional<SyncRunRecord>> ClaimScheduled(const std::string& owner, absl::Duration lease);
 
@@ -65,13 +86,11 @@ class SyncRunRepository {
   // FAILED_PRECONDITION when the run is no longer leased to owner.
   absl::Status Release(const std::string& run_id, const std::string& owner);
 
-  // Ends the run (SUCCEEDED, AWAITING_APPROVAL or FAILED), releases the lease. FAILED_PRECONDITION
-  // when the run is no longer leased to owner.
-  absl::Status Finish(const std::string& run_id, const std::string& owner, int state,
-                      const ::sase::dingtalk::v1::SyncProgress& progress,
-                      const ::sase::dingtalk::v1::SyncCounts& counts, const std::string& failure_reason,
-                      const std::string& failure_detail, const std::vector<std::string>& held_userids,
-                      const std::vector<int64_t>& held_dept_ids);
+  // Ends the run, releases the lease and, in the same transaction, schedules the source's retry
+  // (outcome.retry) or clears it. Returns when the retry is due (nullopt: none).
+  // FAILED_PRECONDITION when the run is no longer leased to owner.
+  absl::StatusOr<std::optional<absl::Time>> Finish(const std::string& run_id, const std::string& owner,
+                                                   const RunOutcome& outcome);
 
   // NOT_FOUND unless the run exists in the tenant.
   absl::StatusOr<SyncRunRecord> Get(const std::string& tenant, const std::string& run_id);

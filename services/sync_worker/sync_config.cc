@@ -33,11 +33,24 @@ void RegisterSyncConfig(common::ConfigParser& p, SyncSettings* s) {
         "scheduled/taken-over runs at once on this worker", {.min = 1, .max = 64});
   p.Int("sync_fetch_workers", &s->sync_fetch_workers, 8, "concurrent user-list fetchers per run",
         {.min = 1, .max = 64});
+  p.Int("sync_outage_budget_seconds", &s->sync_outage_budget_seconds, 1800,
+        "how long one run may wait out DingTalk outages in total before it fails", {.min = 0, .max = 86400});
+  p.Int("sync_ip_ban_wait_seconds", &s->sync_ip_ban_wait_seconds, 300,
+        "pause of a run each time DingTalk answers with its IP-ban page", {.min = 1, .max = 3600});
+  p.Int("sync_retry_backoff_seconds", &s->sync_retry_backoff_seconds, 60,
+        "first retry of a run that failed on a transient reason; doubles per failure in a row",
+        {.min = 1, .max = 86400});
+  p.Int("sync_retry_backoff_max_seconds", &s->sync_retry_backoff_max_seconds, 1800,
+        "longest wait between retries of a failing source", {.min = 1, .max = 86400});
   p.Int("sync_apply_batch", &s->sync_apply_batch, 1000, "users/departments per directory write transaction",
         {.min = 1, .max = 10000});
 }
 
 absl::Status ValidateSyncSettings(const SyncSettings& s) {
+  if (s.sync_retry_backoff_max_seconds < s.sync_retry_backoff_seconds) {
+    return absl::InvalidArgumentError(
+        "config key sync_retry_backoff_max_seconds: must not be below sync_retry_backoff_seconds");
+  }
   if (absl::Status st = ValidateBase("dingtalk_oapi_base", s.dingtalk_oapi_base); !st.ok()) return st;
   return ValidateBase("dingtalk_api_base", s.dingtalk_api_base);
 }

@@ -20,6 +20,10 @@ struct SyncSettings {
   int64_t sync_max_concurrent_runs = 4;
   int64_t sync_fetch_workers = 8;
   int64_t sync_apply_batch = 1000;
+  int64_t sync_outage_budget_seconds = 1800;
+  int64_t sync_ip_ban_wait_seconds = 300;
+  int64_t sync_retry_backoff_seconds = 60;
+  int64_t sync_retry_backoff_max_seconds = 1800;
 };
 
 void RegisterSyncConfig(common::ConfigParser& p, SyncSettings* s);

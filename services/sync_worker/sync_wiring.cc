@@ -40,6 +40,10 @@ std::unique_ptr<SyncEngine> MakeSyncEngine(const SyncSettings& settings, store::
   opts.user_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.department_workers = static_cast<int>(settings.sync_fetch_workers);
   opts.apply_batch = static_cast<int>(settings.sync_apply_batch);
+  opts.outage.budget = absl::Seconds(settings.sync_outage_budget_seconds);
+  opts.outage.ip_ban_wait = absl::Seconds(settings.sync_ip_ban_wait_seconds);
+  opts.retry.base = absl::Seconds(settings.sync_retry_backoff_seconds);
+  opts.retry.max = absl::Seconds(settings.sync_retry_backoff_max_seconds);
   return std::make_unique<SyncEngine>(pool, sources, registry, clock, std::move(opts));
 }
 

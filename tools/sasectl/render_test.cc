@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -144,6 +145,13 @@ TEST(SasectlRenderTest, ProgressBar) {
   r.mutable_progress()->set_users_done(40);
   r.mutable_progress()->set_users_total(90);
   EXPECT_EQ(RenderProgress(r, 10), "[#####.....] 50%  departments 10/10  users 40/90  fetching");
+  r.mutable_progress()->mutable_waiting_until()->set_seconds(1'700'000'300);
+  r.mutable_progress()->set_waiting_reason("ip_ban");
+  EXPECT_EQ(RenderProgress(r, 10), absl::StrCat("[#####.....] 50%  departments 10/10  users 40/90  fetching",
+                                                "  waiting for DingTalk until 2023-11-14T22:18:20Z (ip_ban)"));
+  EXPECT_THAT(RenderSyncRun(r), HasSubstr("waiting for DingTalk until"));
+  r.mutable_progress()->clear_waiting_until();
+  r.mutable_progress()->clear_waiting_reason();
   r.mutable_progress()->set_users_total(0);
   r.mutable_progress()->set_users_done(0);
   r.mutable_progress()->set_departments_done(0);

@@ -94,10 +94,19 @@ class FullSyncTest : public testing::ServiceTest {
     e.lease = absl::Seconds(2);
     e.poll_interval = absl::Milliseconds(50);
     e.progress_interval = absl::Milliseconds(100);
-    e.scheduler_enabled = false;
+    e.scheduler_enabled = scheduler_;
     e.apply_batch = 64;
+    // Outage pauses in milliseconds rather than minutes (outage_gate_test.cc checks the defaults).
+    e.outage.first_wait = absl::Milliseconds(100);
+    e.outage.max_wait = absl::Seconds(1);
+    e.outage.ip_ban_wait = absl::Seconds(1);
+    e.outage.budget = outage_budget_;
+    e.retry = retry_;
     return e;
   }
+  bool scheduler_ = false;
+  absl::Duration outage_budget_ = absl::Seconds(60);
+  store::RetryBackoff retry_{absl::Seconds(1), absl::Seconds(2)};
 
   ClientFactory Factory() {
     const int port = sim_->port();
@@ -561,6 +570,107 @@ TEST_F(FullSyncTest, ThrottlingTokenExpiryAndFaultsConverge) {
   EXPECT_GT(run.counts().throttles(), 0);
   SimPost("/admin/faults", {{"error_rate", 0}, {"busy_rate", 0}});
   ExpectDirectoryMatchesSim(idp);
+}
+
+// An IP ban (DingTalk's punish page on every call) pauses the run instead of failing it; the run
+// says until when it waits, and converges once the ban is lifted.
+TEST_F(FullSyncTest, AnIpBanPausesTheRunWhichResumesAndConverges) {
+  StartSim(300, 20);
+  StartServices();
+  const std::string idp = CreateSource();
+  SimPost("/admin/faults", {{"ip_ban_rate", 1.0}});
+  pb::SyncRun started;
+  ASSERT_TRUE(StartSync(idp, &started).ok());
+  pb::SyncRun waiting;
+  for (int i = 0; i < 600; ++i) {
+    waiting = GetRun(started.run_id());
+    if (waiting.progress().has_waiting_until() || waiting.state() == pb::FAILED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(waiting.progress().has_waiting_until()) << "state " << waiting.state() << " "
+                                                      << waiting.failure_reason() << " " << waiting.failure_detail();
+  EXPECT_EQ(waiting.progress().waiting_reason(), "ip_ban");
+  EXPECT_EQ(waiting.state(), pb::FETCHING);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the outage lasts a few pauses
+  EXPECT_EQ(GetRun(started.run_id()).state(), pb::FETCHING) << "still waiting, not failed";
+  SimPost("/admin/faults", {{"ip_ban_rate", 0}});
+  pb::SyncRun run = WaitDone(started.run_id());
+  ASSERT_EQ(run.state(), pb::SUCCEEDED) << run.failure_reason() << " " << run.failure_detail();
+  EXPECT_FALSE(run.progress().has_waiting_until());
+  ExpectDirectoryMatchesSim(idp);
+}
+
+// A run that still fails (here: no outage budget at all) is retried with capped exponential
+// back-off although the source does not sync automatically; a success clears the back-off.
+// Failures an admin must fix (bad credentials) are not retried.
+TEST_F(FullSyncTest, AFailedRunIsRetriedWithBackoffWithoutAutoSync) {
+  StartSim(200, 20);
+  scheduler_ = true;
+  outage_budget_ = absl::ZeroDuration();
+  StartServices();
+  const std::string idp = CreateSource();
+  auto retry_state = [&] {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    return tx.exec_params1(
+        "SELECT sync_failures, coalesce(extract(epoch FROM sync_retry_at - now()), -1)::float8, auto_sync"
+        " FROM identity_sources WHERE idp_id = $1::uuid",
+        idp);
+  };
+  SimPost("/admin/faults", {{"error_rate", 1.0}});
+  pb::SyncRun failed = SyncOnce(idp);
+  ASSERT_EQ(failed.state(), pb::FAILED);
+  EXPECT_EQ(failed.failure_reason(), "unreachable");
+  {
+    pqxx::row r = retry_state();
+    EXPECT_EQ(r[0].as<int>(), 1);
+    EXPECT_GT(r[1].as<double>(), 0.0);
+    EXPECT_LE(r[1].as<double>(), 1.0) << "first retry after the base back-off";
+    EXPECT_FALSE(r[2].as<bool>()) << "the source does not sync automatically";
+  }
+  // The poller starts RETRY runs as they come due: the second failure doubles the back-off to
+  // its 2 s cap.
+  auto wait_for_run = [&](int n) {
+    for (int i = 0; i < 400 && Count(absl::StrCat("SELECT count(*) FROM sync_runs WHERE idp_id = '", idp,
+                                                  "' AND state IN (4, 5, 6)")) < n;
+         ++i) {
+      engine_->PollOnce();
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  };
+  wait_for_run(2);
+  {
+    pqxx::row r = retry_state();
+    EXPECT_EQ(r[0].as<int>(), 2);
+    EXPECT_GT(r[1].as<double>(), 1.0);
+    EXPECT_LE(r[1].as<double>(), 2.0);
+  }
+  SimPost("/admin/faults", {{"error_rate", 0}});
+  wait_for_run(3);
+  pqxx::connection c(db_->dsn());
+  {
+    pqxx::read_transaction tx(c);
+    pqxx::result runs = tx.exec_params(
+        "SELECT trigger, state FROM sync_runs WHERE idp_id = $1::uuid ORDER BY started_at", idp);
+    ASSERT_EQ(runs.size(), 3u);
+    EXPECT_EQ(runs[0][0].as<int>(), pb::MANUAL);
+    EXPECT_EQ(runs[1][0].as<int>(), pb::RETRY);
+    EXPECT_EQ(runs[2][0].as<int>(), pb::RETRY);
+    EXPECT_EQ(runs[1][1].as<int>(), pb::FAILED);
+    EXPECT_EQ(runs[2][1].as<int>(), pb::SUCCEEDED);
+  }
+  pqxx::row r = retry_state();
+  EXPECT_EQ(r[0].as<int>(), 0);
+  EXPECT_EQ(r[1].as<double>(), -1.0) << "no retry due after a success";
+  ExpectDirectoryMatchesSim(idp);
+
+  const std::string bad = CreateSource({}, {}, "not-the-secret");
+  pb::SyncRun refused = SyncOnce(bad);
+  ASSERT_EQ(refused.state(), pb::FAILED);
+  EXPECT_EQ(refused.failure_reason(), "bad_credentials");
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM identity_sources WHERE idp_id = '", bad,
+                               "' AND sync_retry_at IS NULL")),
+            1);
 }
 
 TEST_F(FullSyncTest, StartSyncWhileRunningIsFailedPrecondition) {

@@ -19,16 +19,11 @@ using dingtalk::ReasonOf;
 using Clock = std::chrono::steady_clock;
 
 // Calls fn until it succeeds, fails with a non-retryable reason, or the attempts run out.
+// A call through the run's outage gate (which waits out DingTalk outages), or once without one.
 template <typename Fn>
 auto WithRetry(const FetchOptions& opts, const std::atomic<bool>& cancel, Fn fn) -> decltype(fn()) {
-  auto result = fn();
-  for (int i = 0; i < opts.extra_attempts && !result.ok() && !cancel.load(); ++i) {
-    if (!dingtalk::IsRetryable(ReasonOf(result.status()))) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250 << i));
-    if (cancel.load()) break;
-    result = fn();
-  }
-  return result;
+  if (opts.outage == nullptr) return fn();
+  return opts.outage->Call(cancel, fn);
 }
 
 // Merges `add` (sorted, unique) into `into` (sorted, unique); true when something was new.

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "dingtalk/client.h"
 #include "sase/dingtalk/v1/directory.pb.h"
+#include "sync_worker/full_sync/outage_gate.h"
 #include "sync_worker/source/field_mapping.h"
 
 namespace sase::sync_worker {
@@ -38,8 +39,9 @@ struct FetchOptions {
   int page_size = dingtalk::kMaxUserPageSize;
   std::vector<store::FieldMappingRecord> mappings;
   dingtalk::CallStats* stats = nullptr;  // per-run counters, optional
-  // Extra attempts of a call the client gave up on with a retryable reason (throttled, unreachable).
-  int extra_attempts = 3;
+  // Waits out DingTalk outages (calls the client gave up on with a retryable reason) and repeats
+  // the call; null: such a call fails the fetch at once. Not owned.
+  OutageGate* outage = nullptr;
   // Users per sink batch; user listing pauses while this many times `max_buffered_batches` users
   // wait for the sink (bounds memory when the sink is slower than DingTalk).
   int batch = 1000;

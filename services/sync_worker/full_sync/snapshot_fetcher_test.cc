@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/testing/fake_clock.h"
 #include "dingtalk/error.h"
 #include "dingtalk/testing/fake_client.h"
 
@@ -107,9 +108,19 @@ TEST(SnapshotFetcherTest, RetriesTransientErrorsAndFailsOnPermanentOnes) {
   FetchProgress p1;
   std::atomic<bool> cancel{false};
   FetchOptions opts;
-  auto snap = FetchSnapshot(dt, opts, p1, cancel);
+  auto once = FetchSnapshot(dt, opts, p1, cancel);
+  ASSERT_FALSE(once.ok()) << "without an outage gate a transient error fails the fetch";
+  EXPECT_EQ(dingtalk::ReasonOf(once.status()), ApiError::kUnreachable);
+
+  common::testing::FakeClock clock;
+  OutageGate gate(clock, OutagePolicy{});
+  opts.outage = &gate;
+  dt.FailNext(api::kUserList, MakeError(ApiError::kUnreachable, "502"), 2);
+  FetchProgress p3;
+  auto snap = FetchSnapshot(dt, opts, p3, cancel);
   ASSERT_TRUE(snap.ok()) << snap.status();
   EXPECT_EQ(snap->users.size(), 250u);
+  EXPECT_GE(gate.paused(), absl::Seconds(5)) << "the gate waited before repeating the call";
 
   dt.FailAlways(api::kListSub, MakeError(ApiError::kPermissionDenied, "no", "60011", "qyapi_get_department_list"));
   FetchProgress p2;

@@ -36,7 +36,9 @@ std::string DefaultOwner() {
   return absl::StrCat(host, ":", getpid(), ":", rd() % 1000000);
 }
 
-const char* TriggerLabel(int trigger) { return trigger == v1::SCHEDULED ? "scheduled" : "manual"; }
+const char* TriggerLabel(int trigger) {
+  return trigger == v1::SCHEDULED ? "scheduled" : trigger == v1::RETRY ? "retry" : "manual";
+}
 
 }  // namespace
 
@@ -59,7 +61,22 @@ struct SyncEngine::Metrics {
                          .Name("sase_sync_last_success_timestamp_seconds")
                          .Help("Unix time of the latest successful full sync (any identity source)")
                          .Register(r)
-                         .Add({})) {}
+                         .Add({})),
+        pauses(prometheus::BuildCounter()
+                   .Name("sase_sync_outage_pauses_total")
+                   .Help("Full-sync runs paused to wait out a DingTalk outage, by reason (ip_ban, unreachable, "
+                         "throttled)")
+                   .Register(r)),
+        waiting(prometheus::BuildGauge()
+                    .Name("sase_sync_runs_waiting")
+                    .Help("Full-sync runs of this worker paused until DingTalk answers again")
+                    .Register(r)
+                    .Add({})),
+        retries(prometheus::BuildCounter()
+                    .Name("sase_sync_retries_scheduled_total")
+                    .Help("Failed full-sync runs whose retry was scheduled (transient failure reasons)")
+                    .Register(r)
+                    .Add({})) {}
 
   void Objects(const char* kind, const char* action, int64_t n) {
     if (n > 0) objects.Add({{"kind", kind}, {"action", action}}).Increment(static_cast<double>(n));
@@ -69,6 +86,9 @@ struct SyncEngine::Metrics {
   prometheus::Family<prometheus::Counter>& objects;
   prometheus::Family<prometheus::Counter>& runs;
   prometheus::Gauge& last_success;
+  prometheus::Family<prometheus::Counter>& pauses;
+  prometheus::Gauge& waiting;
+  prometheus::Counter& retries;
 };
 
 SyncEngine::SyncEngine(store::PgPool& pool, SourceClients& sources, prometheus::Registry& registry,
@@ -180,13 +200,16 @@ struct ApplyOutcome {
 
 }  // namespace
 
-void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::string& reason,
-                                const v1::SyncCounts& counts, absl::Time started) const {
+void SyncEngine::ReportFinished(const v1::SyncRun& run, const store::RunOutcome& o, absl::Time started,
+                                std::optional<absl::Time> retry_at) const {
+  const int state = o.state;
+  const v1::SyncCounts& counts = o.counts;
   const char* result = state == v1::SUCCEEDED ? "succeeded" : state == v1::AWAITING_APPROVAL ? "awaiting_approval"
                                                                                               : "failed";
   metrics_->runs.Add({{"trigger", TriggerLabel(run.trigger())}, {"result", result}}).Increment();
   metrics_->duration.Observe(absl::ToDoubleSeconds(clock_.Now() - started));
   if (state == v1::SUCCEEDED) metrics_->last_success.Set(static_cast<double>(absl::ToUnixSeconds(clock_.Now())));
+  if (retry_at.has_value()) metrics_->retries.Increment();
   metrics_->Objects("department", "fetched", counts.departments_fetched());
   metrics_->Objects("department", "created", counts.departments_created());
   metrics_->Objects("department", "updated", counts.departments_updated());
@@ -200,7 +223,9 @@ void SyncEngine::ReportFinished(const v1::SyncRun& run, int state, const std::st
                   {{"run_id", run.run_id()},
                    {"idp_id", run.idp_id()},
                    {"result", result},
-                   {"failure_reason", reason},
+                   {"failure_reason", o.failure_reason},
+                   {"retry_at", retry_at.has_value() ? absl::FormatTime(absl::RFC3339_sec, *retry_at, absl::UTCTimeZone())
+                                                     : std::string()},
                    {"elapsed_ms", static_cast<int64_t>(absl::ToInt64Milliseconds(clock_.Now() - started))},
                    {"users_fetched", counts.users_fetched()},
                    {"users_created", counts.users_created()},
@@ -239,6 +264,31 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
   const std::string& idp = run.idp_id();
   const absl::Time started = clock_.Now();
   RunState rs;
+  // DingTalk outages pause the run (logged once per outage, shown in its progress) rather than fail it.
+  std::atomic<bool> waiting{false};  // counted in the waiting gauge
+  OutageGate outage(clock_, options_.outage,
+                    {[&](const std::string& reason, absl::Time until) {
+                       metrics_->pauses.Add({{"reason", reason}}).Increment();
+                       if (!waiting.exchange(true)) metrics_->waiting.Increment();
+                       common::LogWarn("sync run waiting for DingTalk",
+                                       {{"run_id", run_id},
+                                        {"reason", reason},
+                                        {"until", absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone())}});
+                     },
+                     [&](absl::Duration paused) {
+                       if (waiting.exchange(false)) metrics_->waiting.Decrement();
+                       common::LogInfo("sync run resumed: DingTalk answers again",
+                                       {{"run_id", run_id}, {"paused_ms", absl::ToInt64Milliseconds(paused)}});
+                     }});
+  rs.outage = &outage;
+  // A run that ends while paused (budget spent, cancelled) leaves the waiting gauge.
+  struct WaitingGuard {
+    std::atomic<bool>& waiting;
+    prometheus::Gauge& gauge;
+    ~WaitingGuard() {
+      if (waiting.exchange(false)) gauge.Decrement();
+    }
+  } waiting_guard{waiting, metrics_->waiting};
 
   // Heartbeat: renews the lease and persists progress; cancels the run when the lease is lost or
   // the engine stops.
@@ -256,14 +306,22 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
       }
       return;
     }
-    v1::SyncCounts counts = rs.Counts();
-    absl::Status s = runs_.Finish(run_id, options_.owner, state, rs.Progress(), counts, reason, detail,
-                                  out.held_userids, out.held_dept_ids);
-    if (!s.ok()) {
-      common::LogWarn("sync run finish failed", {{"run_id", run_id}, {"reason", std::string(s.message())}});
+    store::RunOutcome o;
+    o.state = state;
+    o.progress = rs.Progress();
+    o.counts = rs.Counts();
+    o.failure_reason = reason;
+    o.failure_detail = detail;
+    o.held_userids = out.held_userids;
+    o.held_dept_ids = out.held_dept_ids;
+    if (state == v1::FAILED && IsTransientFailure(reason)) o.retry = options_.retry;
+    absl::StatusOr<std::optional<absl::Time>> retry_at = runs_.Finish(run_id, options_.owner, o);
+    if (!retry_at.ok()) {
+      common::LogWarn("sync run finish failed",
+                      {{"run_id", run_id}, {"reason", std::string(retry_at.status().message())}});
       return;
     }
-    ReportFinished(run, state, reason, counts, started);
+    ReportFinished(run, o, started, *retry_at);
   };
   auto fail = [&](const absl::Status& s) { finish(v1::FAILED, FailureReason(s), FailureDetail(s), {}); };
 
@@ -294,6 +352,7 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
   fo.batch = std::max(1, options_.apply_batch);
   fo.stats = &rs.calls;
   fo.mappings = src->record.field_mappings;
+  fo.outage = &outage;
   store::DirectoryWriter writer(pool_);
   const std::string origin = absl::StrCat("sync:", run_id);
   ApplySink sink(writer, tenant, idp, origin, rs);

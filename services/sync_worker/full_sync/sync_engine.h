@@ -11,6 +11,12 @@
 // Memory: the worker keeps a few batches of users in flight plus the ids of what it has seen (for
 // the departure diff), never the whole snapshot.
 //
+// Outages: every DingTalk call of a run passes its OutageGate, which pauses the run through
+// gateway errors, dropped connections and the IP ban (the progress says "waiting for DingTalk
+// until ...") within a bounded budget. A run that fails on a transient reason (DingTalk
+// unreachable or throttling, the database unavailable) is retried as a RETRY run with capped
+// exponential back-off (store::RetryBackoff), also for sources that do not sync automatically.
+//
 // Crash safety: a run is leased (store/sync_run_repository.h) and its heartbeat renews the lease and persists
 // progress every progress_interval. A worker that dies leaves the lease to expire (one that stops
 // cleanly releases it); any replica's poller then takes the run over and restarts it from the
@@ -37,6 +43,7 @@
 #include "store/pg_pool.h"
 #include "store/sync_run_repository.h"
 #include "sync_worker/full_sync/deletion_guard.h"
+#include "sync_worker/full_sync/outage_gate.h"
 #include "sync_worker/source/source_config.h"
 
 namespace prometheus {
@@ -63,6 +70,8 @@ struct SyncEngineOptions {
   int user_workers = 8;
   int apply_batch = 1000;
   DeletionGuardSettings deletion_guard;  // when the source sets no thresholds of its own
+  OutagePolicy outage;                   // how a run waits out DingTalk outages (outage_gate.h)
+  store::RetryBackoff retry;             // when a run that failed on a transient reason is retried
 };
 
 class SyncEngine {
@@ -103,8 +112,8 @@ class SyncEngine {
   absl::Status ApplyRemovals(store::DirectoryWriter& writer, const std::string& tenant, const std::string& idp,
                              const std::string& origin, const Removals& removals, RunState& rs) const;
   // Metrics and the "sync run finished" log line of a run whose final state has been written.
-  void ReportFinished(const dingtalk::v1::SyncRun& run, int state, const std::string& failure_reason,
-                      const dingtalk::v1::SyncCounts& counts, absl::Time started) const;
+  void ReportFinished(const dingtalk::v1::SyncRun& run, const store::RunOutcome& outcome, absl::Time started,
+                      std::optional<absl::Time> retry_at) const;
   void PollLoop();
 
   store::PgPool& pool_;

@@ -27,4 +27,8 @@ std::string FailureDetail(const absl::Status& s) {
   return std::string(s.message());
 }
 
+bool IsTransientFailure(const std::string& reason) {
+  return reason == "unreachable" || reason == "throttled" || reason == "internal" || reason == "unknown";
+}
+
 }  // namespace sase::sync_worker

@@ -14,5 +14,9 @@ namespace sase::sync_worker {
 std::string FailureReason(const absl::Status& s);
 // Human-readable, secret-free detail (names the missing permission point).
 std::string FailureDetail(const absl::Status& s);
+// Whether a run that failed with this FailureReason may succeed when simply tried again later
+// ("unreachable", "throttled", "internal", "unknown"); the others need the admin to change
+// something (credentials, permissions, the IP allow-list, the contact scope, the quota).
+bool IsTransientFailure(const std::string& reason);
 
 }  // namespace sase::sync_worker
