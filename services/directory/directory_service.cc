@@ -8,6 +8,7 @@
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
+#include "common/watch_cursor.h"
 
 namespace sase::directory {
 namespace {
@@ -253,7 +254,9 @@ grpc::Status DirectoryServiceImpl::WatchChanges(grpc::ServerContext* ctx, const 
       ASSIGN_OR_RETURN(auto latest, reader_.LatestSeq());
       cursor = latest;
     }
-    // Headers go out now so the client knows the stream is established (and from_now has its cursor).
+    // Headers go out now so the client knows the stream is established, with the position it
+    // starts after: a client that loses the stream before the first change resumes from there.
+    ctx->AddInitialMetadata(std::string(common::kWatchCursorHeader), absl::StrCat(cursor));
     writer->SendInitialMetadata();
     while (true) {
       if (ctx->IsCancelled()) return absl::CancelledError("client cancelled");

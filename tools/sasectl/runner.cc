@@ -10,7 +10,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/watch_cursor.h"
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
@@ -457,6 +459,7 @@ int Runner::Watch() {
   v1::WatchChangesRequest req = *built;
   InstallInterruptHandlers();
   int64_t last_seq = -1;
+  bool lost = false;  // "connection lost" said once per outage, not on every reconnect attempt
   for (;;) {
     grpc::ClientContext ctx;
     std::atomic<bool> done{false};
@@ -471,6 +474,19 @@ int Runner::Watch() {
       }
     });
     std::unique_ptr<grpc::ClientReader<v1::Change>> reader = Dir().WatchChanges(&ctx, req);
+    reader->WaitForInitialMetadata();
+    // The stream is established once its headers name where it starts (from_now: the head at
+    // that moment); a stream that breaks before its first change resumes there instead of giving
+    // up or skipping changes.
+    const auto& md = ctx.GetServerInitialMetadata();
+    if (auto it = md.find(std::string(common::kWatchCursorHeader)); it != md.end()) {
+      lost = false;
+      int64_t cursor = 0;
+      if (last_seq < 0 && absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &cursor) &&
+          cursor >= 0) {
+        last_seq = cursor;
+      }
+    }
     v1::Change change;
     while (reader->Read(&change)) {
       last_seq = change.seq();
@@ -481,9 +497,15 @@ int Runner::Watch() {
     canceller.join();
     if (g_interrupted.load()) return kExitOk;
     if (s.ok()) return kExitOk;
-    // Resume after a dropped connection once the stream had worked: nothing skipped or repeated.
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE && last_seq >= 0) {
-      err_ << "watch: connection lost (" << s.error_message() << "); resuming after seq " << last_seq << "\n";
+    // Resume after a dropped connection once the stream had started: nothing skipped or repeated.
+    // A server shutting down answers UNAVAILABLE or cancels the call (CANCELLED that we did not ask for).
+    const bool dropped =
+        s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::CANCELLED;
+    if (dropped && last_seq >= 0) {
+      if (!lost) {
+        err_ << "watch: connection lost (" << s.error_message() << "); resuming after seq " << last_seq << "\n";
+      }
+      lost = true;
       req.set_from_now(false);
       req.set_after_seq(last_seq);
       if (InterruptibleSleep(std::chrono::seconds(1))) return kExitOk;

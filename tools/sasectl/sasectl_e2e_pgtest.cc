@@ -127,15 +127,20 @@ class SasectlE2eTest : public ::testing::Test {
                                  "--pg_dsn=" + db_->dsn(), "--kek_env=SASE_E2E_KEK",
                                  "--public_host=sase.example.test"},
         dir_ + "/sync_worker.log");
-    directory_ = std::make_unique<sase::testing::Subprocess>(
-        std::vector<std::string>{sase::testing::BinaryPath("services/directory/directory"),
-                                 absl::StrCat("--listen_addr=127.0.0.1:", dir_port), "--metrics_addr=127.0.0.1:0",
-                                 "--pg_dsn=" + db_->dsn(), "--poll_interval_ms=100"},
-        dir_ + "/directory.log");
+    dir_port_ = dir_port;
+    StartDirectory();
     ASSERT_TRUE(sase::testing::WaitForPort(sw_port)) << sync_worker_->Log();
     ASSERT_TRUE(sase::testing::WaitForPort(dir_port)) << directory_->Log();
     sw_addr_ = absl::StrCat("127.0.0.1:", sw_port);
     dir_addr_ = absl::StrCat("127.0.0.1:", dir_port);
+  }
+
+  void StartDirectory() {
+    directory_ = std::make_unique<sase::testing::Subprocess>(
+        std::vector<std::string>{sase::testing::BinaryPath("services/directory/directory"),
+                                 absl::StrCat("--listen_addr=127.0.0.1:", dir_port_), "--metrics_addr=127.0.0.1:0",
+                                 "--pg_dsn=" + db_->dsn(), "--poll_interval_ms=100"},
+        absl::StrCat(dir_, "/directory.", ++directory_starts_, ".log"));
   }
 
   void TearDown() override {
@@ -178,6 +183,8 @@ class SasectlE2eTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<sase::testing::Subprocess> sync_worker_, directory_;
   std::string sw_addr_, dir_addr_;
+  int dir_port_ = 0;
+  int directory_starts_ = 0;
 };
 
 TEST_F(SasectlE2eTest, IdentitySourcesAndExtendedFields) {
@@ -333,6 +340,36 @@ TEST_F(SasectlE2eTest, DirectoryQueriesAndWatch) {
     if (c.contains("user") && c["user"]["dingtalk_userid"] == "u0030") saw_new_user = true;
   }
   EXPECT_TRUE(saw_new_user);
+}
+
+// watch --from-now keeps its place when the directory restarts before the first change arrives:
+// it resumes from the position it started at, so the change made after the restart arrives and
+// nothing from before the start does.
+TEST_F(SasectlE2eTest, WatchFromNowResumesAcrossADirectoryRestartBeforeAnyChange) {
+  LoadDemo("demo-dingtalk", 30);
+  const std::string log = dir_ + "/watch-now.log";
+  auto watch = std::make_unique<sase::testing::Subprocess>(
+      std::vector<std::string>{sase::testing::BinaryPath("tools/sasectl/sasectl"), "--directory", dir_addr_,
+                               "--tenant", "demo", "--json", "watch", "--from-now"},
+      log);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the stream is open (real process)
+  ASSERT_TRUE(watch->Running()) << ReadAll(log);
+  ASSERT_EQ(directory_->Stop(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StartDirectory();
+  ASSERT_TRUE(sase::testing::WaitForPort(dir_port_)) << directory_->Log();
+  LoadDemo("demo-dingtalk", 31);  // one more user, u0030
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ReadAll(log).find("\"u0030\"") == std::string::npos && watch->Running() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string text = ReadAll(log);
+  EXPECT_TRUE(watch->Running()) << "watch gave up: " << text;
+  EXPECT_THAT(text, HasSubstr("\"u0030\""));
+  EXPECT_THAT(text, HasSubstr("connection lost"));
+  EXPECT_THAT(text, Not(HasSubstr("\"u0000\""))) << "nothing committed before the watch started";
+  EXPECT_EQ(watch->Stop(), 0);
 }
 
 }  // namespace
