@@ -211,6 +211,12 @@ Classified ClassifyResponse(ApiStyle style, long http_status, std::string_view c
     return Fail(ApiError::kBadResponse, absl::StrCat("http_", http_status), "response has no errcode");
   }
   std::string errmsg = GetString(*obj, "errmsg");
+  if (*errcode == 0 && (http_status < 200 || http_status >= 300)) {
+    // errcode 0 under a non-2xx status (found by fuzz/response_fuzzer.cc) is not a success: the
+    // status wins, as it does for a body without errcode.
+    if (http_status >= 400) return ClassifyNewApiError(http_status, obj, is_token_call);
+    return Fail(ApiError::kUnreachable, absl::StrCat("http_", http_status), absl::StrCat("HTTP ", http_status));
+  }
   if (*errcode == 0) {
     Classified ok;
     ok.body = std::move(*parsed);
