@@ -215,6 +215,31 @@ TEST_F(IngressE2eTest, RotatedKeysWorkWithoutRestart) {
   EXPECT_EQ(InboxRows(), 2);
 }
 
+// Readiness follows the backend (liveness does not): while sync_worker is down /readyz answers
+// 503 and /healthz stays 200; both are 200 again once it is back.
+TEST_F(IngressE2eTest, ReadinessFollowsTheBackendLivenessDoesNot) {
+  auto status_of = [&](const char* path) {
+    auto r = http_->Get(path);
+    return r ? r->status : -1;
+  };
+  auto eventually = [&](const char* path, int want) {
+    for (int i = 0; i < 200 && status_of(path) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return status_of(path);
+  };
+  EXPECT_EQ(eventually("/readyz", 200), 200);
+  sync_->Stop();
+  EXPECT_EQ(eventually("/readyz", 503), 503);
+  auto body = http_->Get("/readyz");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->body, "{\"error\":\"backend_unavailable\"}");
+  EXPECT_EQ(status_of("/healthz"), 200) << "liveness stays up: restarting ingress would not help";
+  StartSyncWorker();
+  EXPECT_EQ(eventually("/readyz", 200), 200);
+  auto post = http_->Post("/readyz", "", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+}
+
 TEST_F(IngressE2eTest, SyncWorkerDownIs503ThenRecovers) {
   ASSERT_EQ(Push(MakePush(keys_, UserEvent("user_add_org", "evt-1", "u1")))->status, 200);  // keys cached
   sync_->Stop();

@@ -183,6 +183,11 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
   return host;
 }
 
+void GrpcServerHost::SetServing(const std::string& service, bool serving) {
+  if (shut_down_ || server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(service, serving);
+}
+
 void GrpcServerHost::Shutdown() {
   // A host whose BuildAndStart() failed (port taken) has no server: Start() returns the error and
   // destroys the half-built host, which must not touch the missing server.

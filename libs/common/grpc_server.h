@@ -31,6 +31,10 @@ class GrpcServerHost {
 
   int port() const { return port_; }
   grpc::Server& server() { return *server_; }
+  // Sets the grpc.health.v1 status of one service (its full name, e.g.
+  // "sase.dingtalk.v1.SyncService"): NOT_SERVING while it cannot do its job (its database is
+  // unreachable), so a caller's readiness check can tell.
+  void SetServing(const std::string& service, bool serving);
   // Marks health NOT_SERVING, then stops accepting and waits (bounded) for in-flight RPCs.
   void Shutdown();
 

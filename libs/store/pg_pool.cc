@@ -70,6 +70,14 @@ void PgPool::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   cv_.notify_one();
 }
 
+absl::Status PgPool::Ping() {
+  return RunStatus([](pqxx::connection& c) -> absl::Status {
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
 absl::Status PgPool::RunStatus(const std::function<absl::Status(pqxx::connection&)>& fn) {
   absl::StatusOr<bool> r = Run<bool>([&](pqxx::connection& c) -> absl::StatusOr<bool> {
     absl::Status s = fn(c);

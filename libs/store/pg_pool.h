@@ -47,6 +47,9 @@ class PgPool {
   absl::StatusOr<T> Run(const std::function<absl::StatusOr<T>(pqxx::connection&)>& fn);
   absl::Status RunStatus(const std::function<absl::Status(pqxx::connection&)>& fn);
 
+  // "SELECT 1" on a pooled connection: OK while the database answers (readiness checks).
+  absl::Status Ping();
+
   const std::string& dsn() const { return options_.dsn; }
   int size() const { return options_.size; }
 

@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include "common/grpc_server.h"
+#include "common/health_watch.h"
 #include "common/log.h"
 #include "directory/change_notifier.h"
 #include "directory/config.h"
@@ -80,9 +81,15 @@ int main(int argc, char** argv) {
                      {{"listen_addr", config->listen_addr}, {"reason", std::string(host.status().message())}});
     return 4;
   }
+  // DirectoryService answers NOT_SERVING on grpc.health.v1 while its database does not.
+  common::HealthWatch database("database", [&] { return (*pool)->Ping(); }, absl::Seconds(1), [&](bool ok) {
+    (*host)->SetServing(dingtalk::v1::DirectoryService::service_full_name(), ok);
+  });
+  database.Start();
   common::LogInfo("serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
   int sig = common::WaitForShutdownSignal();
   common::LogInfo("shutting down", {{"signal", sig}});
+  database.Stop();
   notifier.Stop();  // ends every WatchChanges stream promptly
   (*host)->Shutdown();
   if (cache != nullptr) cache->Stop();

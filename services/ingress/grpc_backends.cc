@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 
 namespace sase::ingress {
@@ -66,6 +68,26 @@ AsyncBatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::ch
                                std::vector<bool>(resp.duplicate().begin(), resp.duplicate().end())});
       }
     });
+  };
+}
+
+std::function<absl::Status()> MakeGrpcReadinessCheck(std::shared_ptr<grpc::Channel> channel,
+                                                     std::chrono::milliseconds timeout) {
+  std::shared_ptr<grpc::health::v1::Health::Stub> stub = grpc::health::v1::Health::NewStub(channel);
+  return [stub, timeout]() -> absl::Status {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(v1::SyncService::service_full_name());
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status st = stub->Check(&ctx, req, &resp);
+    if (!st.ok()) {
+      return absl::UnavailableError(absl::StrCat("sync_worker unreachable: ", st.error_message()));
+    }
+    if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+      return absl::UnavailableError("sync_worker not serving (its database is unreachable)");
+    }
+    return absl::OkStatus();
   };
 }
 

@@ -1,9 +1,13 @@
 #pragma once
-// The ingress's two calls into sync_worker over gRPC: GetCallbackKeys and SubmitEvents.
+// The ingress's calls into sync_worker over gRPC: GetCallbackKeys, SubmitEvents, and the
+// grpc.health.v1 check behind its readiness.
 
 #include <chrono>
 #include <memory>
+#include <functional>
 #include <string>
+
+#include "absl/status/status.h"
 
 #include "ingress/event_batcher.h"
 #include "ingress/key_cache.h"
@@ -19,5 +23,10 @@ KeyFetcher MakeGrpcKeyFetcher(std::shared_ptr<grpc::Channel> channel, std::chron
 // thread does not wait; `done` runs on a gRPC thread once sync_worker answered (or the deadline
 // passed).
 AsyncBatchSink MakeGrpcBatchSink(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout);
+
+// grpc.health.v1 Check of SyncService: OK when SERVING; UNAVAILABLE naming why otherwise
+// (NOT_SERVING while sync_worker's database is down, or the call's own failure). Blocking.
+std::function<absl::Status()> MakeGrpcReadinessCheck(std::shared_ptr<grpc::Channel> channel,
+                                                     std::chrono::milliseconds timeout);
 
 }  // namespace sase::ingress

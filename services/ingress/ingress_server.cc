@@ -156,9 +156,20 @@ void IngressServer::Route(HttpRequest& req, HttpResponder respond) {
                std::move(req.body), std::move(respond), /*may_block=*/false);
     return;
   }
+  // Liveness (the process answers) and readiness (a push would be stored) are separate: a
+  // backend outage must take ingress out of rotation, not get it restarted.
   if (path == "/healthz") {
     if (req.method != "GET") return respond({405, JsonError("method_not_allowed"), "application/json"});
     return respond({200, "{\"status\":\"ok\"}", "application/json"});
+  }
+  if (path == "/readyz") {
+    if (req.method != "GET") return respond({405, JsonError("method_not_allowed"), "application/json"});
+    if (options_.readiness) {
+      if (absl::Status ready = options_.readiness(); !ready.ok()) {
+        return respond({503, JsonError("backend_unavailable"), "application/json"});
+      }
+    }
+    return respond({200, "{\"status\":\"ready\"}", "application/json"});
   }
   respond({404, JsonError("not_found"), "application/json"});
 }

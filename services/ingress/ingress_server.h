@@ -45,6 +45,9 @@ struct IngressOptions {
   HttpServerOptions http;
   int key_fetch_threads = 4;         // blocking key lookups (cache misses)
   int max_key_fetch_backlog = 1024;  // queued lookups beyond this get 503
+  // GET /readyz: 200 while this answers OK, else 503 (pushes could not be stored). Must not
+  // block (the event loop calls it): a common::HealthWatch's status(). Null: always ready.
+  std::function<absl::Status()> readiness;
 };
 
 class IngressServer {

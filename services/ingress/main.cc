@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/grpc_server.h"
+#include "common/health_watch.h"
 #include "common/log.h"
 #include "ingress/grpc_backends.h"
 #include "ingress/ingress_server.h"
@@ -84,7 +85,12 @@ int main(int argc, char** argv) {
   sase::ingress::KeyCache keys(sase::ingress::MakeGrpcKeyFetcher(channel, timeout), clock,
                                {.ttl = absl::Milliseconds(key_ttl_ms),
                                 .min_refresh_age = absl::Milliseconds(key_refresh_ms)});
+  // Readiness follows sync_worker's grpc.health.v1 status (NOT_SERVING while its database is down).
+  sase::common::HealthWatch backend("sync_worker", sase::ingress::MakeGrpcReadinessCheck(channel, timeout),
+                                    absl::Seconds(1));
+  backend.Start();
   sase::ingress::IngressOptions opts;
+  opts.readiness = [&backend] { return backend.status(); };
   opts.timestamp_window = std::chrono::seconds(window_s);
   opts.http.max_body_bytes = static_cast<size_t>(max_body);
   opts.http.io_threads = static_cast<int>(threads);
@@ -109,5 +115,6 @@ int main(int argc, char** argv) {
   int sig = sase::common::WaitForShutdownSignal();
   sase::common::LogInfo("shutting down", {{"signal", sig}});
   server.Stop();
+  backend.Stop();
   return 0;
 }

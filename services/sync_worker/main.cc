@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/grpc_server.h"
+#include "common/health_watch.h"
 #include "common/log.h"
 #include "store/extended_field_repository.h"
 #include "store/identity_source_repository.h"
@@ -100,6 +101,13 @@ int main(int argc, char** argv) {
                      {{"metrics_addr", cfg->metrics_addr}, {"reason", std::string(metrics.status().message())}});
     return 3;
   }
+  // The services answer NOT_SERVING on grpc.health.v1 while PostgreSQL does not: ingress's
+  // readiness follows it (a push could not be stored).
+  common::HealthWatch database("database", [&] { return (*pool)->Ping(); }, absl::Seconds(1), [&](bool ok) {
+    (*host)->SetServing(dingtalk::v1::SyncService::service_full_name(), ok);
+    (*host)->SetServing(dingtalk::v1::IdentitySourceService::service_full_name(), ok);
+  });
+  database.Start();
   common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
 
   sync_engine->Start();
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
 
   int sig = common::WaitForShutdownSignal();
   common::LogInfo("sync_worker stopping", {{"signal", sig}});
+  database.Stop();
   (*host)->Shutdown();
   event_processor.Stop();
   sync_engine->Stop();
