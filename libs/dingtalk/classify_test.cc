@@ -43,6 +43,8 @@ INSTANTIATE_TEST_SUITE_P(
              ""},
         Case{"errcode_0_under_400", kO, 400, kJ, R"({"errcode":"0","errmsg":"ok","result":{}})", false,
              ApiError::kInvalidArgument, false, ""},
+        Case{"errcode_88_subcode_zero", kO, 200, kJ, R"({"errcode":88,"errmsg":"ding talk error[subcode=-000]"})",
+             false, ApiError::kUnknown, false, ""},
         Case{"errcode_0_under_302", kO, 302, kJ, R"({"errcode":0,"errmsg":"ok"})", false, ApiError::kUnreachable, false,
              ""},
         Case{"dept_not_found", kO, 200, kJ, R"({"errcode":60003,"errmsg":"部门不存在"})", false, ApiError::kNotFound,

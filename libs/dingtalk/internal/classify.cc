@@ -238,7 +238,9 @@ Classified ClassifyResponse(ApiStyle style, long http_status, std::string_view c
     if (!sub_msg.empty() && !absl::StrContains(errmsg, sub_msg)) absl::StrAppend(&c.message, ": ", sub_msg);
   }
   c.reason = ClassifyErrcode(effective, is_token_call, &c.token_invalid);
-  if (effective == 88) c.reason = ApiError::kUnknown;
+  // 88 without a usable sub_code, or one that reads as 0 ("subcode=-000", found by
+  // fuzz/response_fuzzer.cc), is still an error: never the success an errcode 0 would be.
+  if (effective == 88 || c.reason == ApiError::kNone) c.reason = ApiError::kUnknown;
   if (c.reason == ApiError::kPermissionDenied) c.permission = PermissionFromMessage(c.message);
   // A 403 carried inside an old-API body ("errcode":403 + "AccessTokenPermissionDenied: ...").
   if (c.reason == ApiError::kUnknown && absl::StrContains(errmsg, "AccessTokenPermissionDenied")) {
