@@ -51,16 +51,17 @@ class IngressE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SASE_SETUP_TEST_DB(db_);
-    sync_port_ = testing::FreePort();
-    http_port_ = testing::FreePort();
+    // Port 0 and the port the service logs: a FreePort() could be taken by a parallel test's
+    // server before ours binds it, and the test would talk to that one.
     StartSyncWorker();
     ingress_ = std::make_unique<testing::Subprocess>(
         std::vector<std::string>{testing::BinaryPath("services/ingress/ingress"),
-                                 absl::StrCat("--listen_addr=127.0.0.1:", http_port_), "--metrics_addr=127.0.0.1:0",
+                                 "--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
                                  absl::StrCat("--sync_worker_addr=127.0.0.1:", sync_port_),
                                  "--key_refresh_min_age_ms=0", "--rpc_timeout_ms=1000"},
         absl::StrCat(::testing::TempDir(), "/ingress_", getpid(), ".log"));
-    ASSERT_TRUE(testing::WaitForPort(http_port_)) << ingress_->Log();
+    http_port_ = ingress_->WaitForLoggedInt("http_port");
+    ASSERT_GT(http_port_, 0) << ingress_->Log();
     http_ = std::make_unique<httplib::Client>("127.0.0.1", http_port_);
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", sync_port_), grpc::InsecureChannelCredentials());
     idp_stub_ = v1::IdentitySourceService::NewStub(channel);
@@ -74,8 +75,12 @@ class IngressE2eTest : public ::testing::Test {
                                  absl::StrCat("--listen_addr=127.0.0.1:", sync_port_), "--metrics_addr=127.0.0.1:0",
                                  absl::StrCat("--pg_dsn=", db_->dsn()), "--kek_env=SASE_TEST_KEK",
                                  "--public_host=sase.example.com"},
-        absl::StrCat(::testing::TempDir(), "/sync_worker_", getpid(), ".log"));
-    ASSERT_TRUE(testing::WaitForPort(sync_port_)) << sync_->Log();
+        absl::StrCat(::testing::TempDir(), "/sync_worker_", getpid(), "_", ++sync_starts_, ".log"));
+    // The first start picks a port (0); a restart reuses it, as ingress is configured with it.
+    const int port = sync_->WaitForLoggedInt("grpc_port");
+    ASSERT_GT(port, 0) << sync_->Log();
+    ASSERT_TRUE(sync_port_ == 0 || port == sync_port_) << sync_->Log();
+    sync_port_ = port;
   }
 
   void CreateSource() {
@@ -111,6 +116,7 @@ class IngressE2eTest : public ::testing::Test {
 
   std::unique_ptr<store::testing::TestDatabase> db_;
   int sync_port_ = 0, http_port_ = 0;
+  int sync_starts_ = 0;
   std::unique_ptr<testing::Subprocess> sync_, ingress_;
   std::unique_ptr<httplib::Client> http_;
   std::unique_ptr<v1::IdentitySourceService::Stub> idp_stub_;

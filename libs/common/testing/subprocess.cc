@@ -99,6 +99,27 @@ std::string Subprocess::Log() const {
   return ss.str();
 }
 
+int Subprocess::WaitForLoggedInt(const std::string& key, std::chrono::milliseconds timeout) {
+  const std::string needle = "\"" + key + "\":";
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string log = Log();
+    if (size_t at = log.find(needle); at != std::string::npos) {
+      size_t end = at + needle.size();
+      int value = 0;
+      bool digits = false;
+      while (end < log.size() && log[end] >= '0' && log[end] <= '9') {
+        value = value * 10 + (log[end++] - '0');
+        digits = true;
+      }
+      if (digits) return value;
+    }
+    if (!Running()) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
 bool WaitForPort(int port, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

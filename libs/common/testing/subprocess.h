@@ -29,6 +29,11 @@ class Subprocess {
   int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   void Kill();  // SIGKILL, no grace (crash simulation)
   std::string Log() const;
+  // Polls the log for a JSON field `"key":N` (e.g. the "http_port" / "grpc_port" a service logs
+  // once it serves) and returns N; -1 when the process exits first or on timeout. With a listen
+  // port of 0 this is the race-free way to learn where a service listens: a port chosen by
+  // FreePort() can be taken by a parallel test before the service binds it.
+  int WaitForLoggedInt(const std::string& key, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
  private:
   pid_t pid_ = -1;
