@@ -264,10 +264,10 @@ std::string RenderMembership(const v1::CheckMembershipRequest& req, const v1::Ch
 
 namespace {
 
-// "  waiting for DingTalk until <time> (<reason>)" while a run is paused by an outage, else "".
+// "waiting for DingTalk until <time> (<reason>)" while a run is paused by an outage, else "".
 std::string WaitingNote(const v1::SyncProgress& p) {
   if (!p.has_waiting_until()) return "";
-  return absl::StrCat("  waiting for DingTalk until ", FormatTime(p.waiting_until()), " (",
+  return absl::StrCat("waiting for DingTalk until ", FormatTime(p.waiting_until()), " (",
                       SanitizeForTerminal(OrDash(p.waiting_reason())), ")");
 }
 
@@ -303,7 +303,7 @@ std::string RenderSyncRun(const v1::SyncRun& r) {
       {"departures held", absl::StrCat(c.users_held())},
       {"api calls (throttled)", absl::StrCat(c.api_calls(), " (", c.throttles(), ")")},
   };
-  if (r.progress().has_waiting_until()) rows.emplace_back("waiting", WaitingNote(r.progress()).substr(2));
+  if (r.progress().has_waiting_until()) rows.emplace_back("waiting", WaitingNote(r.progress()));
   if (!r.failure_reason().empty() || !r.failure_detail().empty()) {
     rows.emplace_back("failure", absl::StrCat(OrDash(r.failure_reason()), r.failure_detail().empty() ? "" : ": ",
                                               r.failure_detail()));
@@ -327,7 +327,8 @@ std::string RenderProgress(const v1::SyncRun& r, int bar_width) {
                                  std::string(static_cast<size_t>(bar_width - filled), '.'), "]");
   return absl::StrCat(bar, " ", static_cast<int>(fraction * 100 + 0.5), "%  departments ",
                       Fraction(p.departments_done(), p.departments_total()), "  users ",
-                      Fraction(p.users_done(), p.users_total()), "  ", RunStateName(r.state()), WaitingNote(p));
+                      Fraction(p.users_done(), p.users_total()), "  ", RunStateName(r.state()),
+                      p.has_waiting_until() ? "  " : "", WaitingNote(p));
 }
 
 std::string RenderChangeLine(const v1::Change& c) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -105,14 +106,9 @@ int Subprocess::WaitForLoggedInt(const std::string& key, std::chrono::millisecon
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string log = Log();
     if (size_t at = log.find(needle); at != std::string::npos) {
-      size_t end = at + needle.size();
+      const char* begin = log.data() + at + needle.size();
       int value = 0;
-      bool digits = false;
-      while (end < log.size() && log[end] >= '0' && log[end] <= '9') {
-        value = value * 10 + (log[end++] - '0');
-        digits = true;
-      }
-      if (digits) return value;
+      if (std::from_chars(begin, log.data() + log.size(), value).ec == std::errc()) return value;
     }
     if (!Running()) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -34,6 +34,11 @@ absl::Duration OutageGate::paused() const {
   return paused_;
 }
 
+bool OutageGate::in_outage() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return streak_ > 0;
+}
+
 void OutageGate::SleepUntil(absl::Time until, const std::atomic<bool>& cancel) {
   for (absl::Time now = clock_.Now(); now < until && !cancel.load(); now = clock_.Now()) {
     clock_.SleepFor(std::min(until - now, kSlice));

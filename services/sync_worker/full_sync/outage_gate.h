@@ -68,6 +68,9 @@ class OutageGate {
   std::optional<Waiting> Current();
   // Total paused so far in this run.
   absl::Duration paused() const;
+  // Between the first failure of an outage (the `paused` hook) and the success that ends it (the
+  // `resumed` hook); still true when the run gave up waiting.
+  bool in_outage() const;
 
   // The pause reason of a retryable failure ("ip_ban", "unreachable", "throttled"); "" when the
   // failure is not one to wait out.

@@ -21,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 // Calls fn until it succeeds, fails with a non-retryable reason, or the attempts run out.
 // A call through the run's outage gate (which waits out DingTalk outages), or once without one.
 template <typename Fn>
-auto WithRetry(const FetchOptions& opts, const std::atomic<bool>& cancel, Fn fn) -> decltype(fn()) {
+auto ThroughOutageGate(const FetchOptions& opts, const std::atomic<bool>& cancel, Fn fn) -> decltype(fn()) {
   if (opts.outage == nullptr) return fn();
   return opts.outage->Call(cancel, fn);
 }
@@ -66,7 +66,7 @@ class Fetcher {
     for (int64_t root : roots) {
       if (visited_.contains(root)) continue;
       absl::StatusOr<dingtalk::Department> d =
-          WithRetry(opts_, cancel_, [&] { return client_.GetDepartment(root, call); });
+          ThroughOutageGate(opts_, cancel_, [&] { return client_.GetDepartment(root, call); });
       if (!d.ok()) {
         if (ReasonOf(d.status()) == ApiError::kNotFound) continue;  // scope root deleted: empty subtree
         return d.status();
@@ -249,7 +249,7 @@ class Fetcher {
         ++dept_in_flight_;
       }
       absl::StatusOr<std::vector<dingtalk::Department>> children =
-          WithRetry(opts_, cancel_, [&] { return client_.ListSubDepartments(id, call); });
+          ThroughOutageGate(opts_, cancel_, [&] { return client_.ListSubDepartments(id, call); });
       std::lock_guard<std::mutex> lock(mu_);
       --dept_in_flight_;
       if (!children.ok() && ReasonOf(children.status()) != ApiError::kNotFound) {
@@ -307,7 +307,7 @@ class Fetcher {
         if (StoppedLocked()) return absl::OkStatus();
       }
       absl::StatusOr<dingtalk::UserPage> page =
-          WithRetry(opts_, cancel_, [&] { return client_.ListUsersPage(dept_id, cursor, opts_.page_size, call); });
+          ThroughOutageGate(opts_, cancel_, [&] { return client_.ListUsersPage(dept_id, cursor, opts_.page_size, call); });
       if (!page.ok()) {
         if (ReasonOf(page.status()) == ApiError::kNotFound) return Listed(dept_id);
         return page.status();

@@ -264,31 +264,31 @@ void SyncEngine::Execute(const store::SyncRunRecord& rec, const std::atomic<bool
   const std::string& idp = run.idp_id();
   const absl::Time started = clock_.Now();
   RunState rs;
-  // DingTalk outages pause the run (logged once per outage, shown in its progress) rather than fail it.
-  std::atomic<bool> waiting{false};  // counted in the waiting gauge
+  // DingTalk outages pause the run (logged once per outage, shown in its progress) rather than
+  // fail it. The gate reports each outage's start and end once: the waiting gauge follows them.
   OutageGate outage(clock_, options_.outage,
                     {[&](const std::string& reason, absl::Time until) {
                        metrics_->pauses.Add({{"reason", reason}}).Increment();
-                       if (!waiting.exchange(true)) metrics_->waiting.Increment();
+                       metrics_->waiting.Increment();
                        common::LogWarn("sync run waiting for DingTalk",
                                        {{"run_id", run_id},
                                         {"reason", reason},
                                         {"until", absl::FormatTime(absl::RFC3339_sec, until, absl::UTCTimeZone())}});
                      },
                      [&](absl::Duration paused) {
-                       if (waiting.exchange(false)) metrics_->waiting.Decrement();
+                       metrics_->waiting.Decrement();
                        common::LogInfo("sync run resumed: DingTalk answers again",
                                        {{"run_id", run_id}, {"paused_ms", absl::ToInt64Milliseconds(paused)}});
                      }});
   rs.outage = &outage;
-  // A run that ends while paused (budget spent, cancelled) leaves the waiting gauge.
+  // A run that ends during an outage (budget spent, cancelled) leaves the waiting gauge.
   struct WaitingGuard {
-    std::atomic<bool>& waiting;
+    const OutageGate& gate;
     prometheus::Gauge& gauge;
     ~WaitingGuard() {
-      if (waiting.exchange(false)) gauge.Decrement();
+      if (gate.in_outage()) gauge.Decrement();
     }
-  } waiting_guard{waiting, metrics_->waiting};
+  } waiting_guard{outage, metrics_->waiting};
 
   // Heartbeat: renews the lease and persists progress; cancels the run when the lease is lost or
   // the engine stops.
