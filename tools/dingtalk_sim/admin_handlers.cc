@@ -22,6 +22,11 @@
 //   POST /admin/counters/reset
 //   POST /admin/auth_codes          {"userid"} -> {"authCode"}   (OAuth, for /v1.0/oauth2/userAccessToken)
 //   POST /admin/free_login_codes    {"userid"} -> {"code"}       (for /topapi/v2/user/getuserinfo)
+//   POST /admin/codes/expire        every outstanding OAuth and free-login code answers expired from now on
+//   GET|POST /admin/login_user      {"userid"}: whom /ddlogin.js and /dingtalk.open.js issue codes for
+//                                   ("" = default, the first active user) -> {"userid","default"}
+//   GET  /admin/last_authorize      {"params":{name: value, or [values] when repeated},"target"} of the
+//                                   last GET /oauth2/auth (404 before the first)
 //   GET  /admin/events              every event the mutations produced, in the current layout
 //   POST /admin/failed_events       {"type","user_ids"?,"dept_ids"?}: file an event as failed directly
 //   POST /admin/callback/check_url  push {"EventType":"check_url"} through the event pusher (409 if none)
@@ -229,6 +234,49 @@ void SimServer::RegisterAdminRoutes() {
   };
   code_route("/admin/auth_codes", false);
   code_route("/admin/free_login_codes", true);
+
+  http_.Post("/admin/codes/expire", [this](const Request&, Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [code, c] : auth_codes_) c.expires = Clock::time_point::min();
+    for (auto& [code, c] : free_login_codes_) c.expires = Clock::time_point::min();
+    ReplyAdmin(res, 200, {{"ok", true}, {"expired", auth_codes_.size() + free_login_codes_.size()}});
+  });
+
+  auto login_user_json = [this] {
+    bool is_default = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      is_default = login_user_.empty();
+    }
+    std::optional<std::string> userid = LoginUserid();
+    return json{{"userid", userid ? json(*userid) : json()}, {"default", is_default}};
+  };
+  http_.Get("/admin/login_user", [login_user_json](const Request&, Response& res) {
+    ReplyAdmin(res, 200, login_user_json());
+  });
+  http_.Post("/admin/login_user", [this, login_user_json](const Request& req, Response& res) {
+    json body;
+    if (!ParseAdminBody(req, res, &body)) return;
+    std::optional<std::string> userid = GetString(body, "userid");
+    if (!userid) return ReplyStatus(res, absl::InvalidArgumentError("userid is required (\"\" = default)"));
+    if (!userid->empty()) {
+      std::shared_lock lock(org_mu_);
+      if (!org_->SlotOfUserid(*userid)) return ReplyStatus(res, absl::NotFoundError("user not found"));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      login_user_ = *userid;
+    }
+    json out = login_user_json();
+    out["ok"] = true;
+    ReplyAdmin(res, 200, out);
+  });
+
+  http_.Get("/admin/last_authorize", [this](const Request&, Response& res) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (last_authorize_.is_null()) return ReplyStatus(res, absl::NotFoundError("no authorize request yet"));
+    ReplyAdmin(res, 200, last_authorize_);
+  });
 
   http_.Get("/admin/events", [this](const Request&, Response& res) {
     std::lock_guard<std::mutex> lock(mu_);

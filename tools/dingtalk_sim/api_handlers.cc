@@ -152,11 +152,11 @@ void SimServer::RegisterApiRoutes() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = code ? free_login_codes_.find(*code) : free_login_codes_.end();
-      if (it == free_login_codes_.end()) return OldError(40078, "不存在的临时授权码");
+      if (it == free_login_codes_.end()) return OldError(40078, "不存在的临时授权码");  // unknown or used
       const bool fresh = Clock::now() < it->second.expires;
       userid = it->second.userid;
       free_login_codes_.erase(it);  // single use
-      if (!fresh) return OldError(40078, "不存在的临时授权码");
+      if (!fresh) return OldError(40078, "临时授权码已过期");
     }
     std::shared_lock lock(org_mu_);
     std::optional<uint32_t> slot = org_->SlotOfUserid(userid);
@@ -205,9 +205,10 @@ void SimServer::RegisterApiRoutes() {
     if (grant == "authorization_code") {
       std::optional<std::string> code = GetString(body, "code");
       auto it = code ? auth_codes_.find(*code) : auth_codes_.end();
-      if (it == auth_codes_.end() || Clock::now() >= it->second.expires) {
-        if (it != auth_codes_.end()) auth_codes_.erase(it);
-        return ReplyNew(res, 400, NewError("invalidAuthCode", "不合法的临时授权码"));
+      if (it == auth_codes_.end()) return ReplyNew(res, 400, NewError("invalidAuthCode", "不合法的临时授权码"));
+      if (Clock::now() >= it->second.expires) {
+        auth_codes_.erase(it);
+        return ReplyNew(res, 400, NewError("invalidAuthCode", "临时授权码已过期"));
       }
       userid = it->second.userid;
       auth_codes_.erase(it);  // single use

@@ -138,6 +138,7 @@ absl::StatusOr<std::unique_ptr<SimServer>> SimServer::Start(SimOptions options) 
   s->http_.set_tcp_nodelay(true);
   s->RegisterApiRoutes();
   s->RegisterAdminRoutes();
+  s->RegisterLoginRoutes();
   if (s->opt_.port == 0) {
     s->port_ = s->http_.bind_to_any_port(s->opt_.host);
     if (s->port_ <= 0) return absl::UnavailableError(absl::StrCat("cannot bind ", s->opt_.host));

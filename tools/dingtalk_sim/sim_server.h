@@ -10,6 +10,12 @@
 //   POST /topapi/v2/user/getuserinfo {code}              POST /v1.0/oauth2/userAccessToken
 //   GET  /v1.0/contact/users/me (x-acs-dingtalk-access-token)
 //   GET|POST /call_back/get_call_back_failed_result (also under /topapi/call_back/...)
+// Login side (login_handlers.cc; on the same host, although DingTalk serves them from
+// login.dingtalk.com and g.alicdn.com):
+//   GET  /oauth2/auth?client_id&redirect_uri&response_type&scope&prompt&state...  authorize page; test
+//        hooks sim_userid=U (302 with a code for U) and sim_error=E (302 with error=E)
+//   GET  /ddlogin.js          DTFrameLogin stand-in with a fresh OAuth code of the login user baked in
+//   GET  /dingtalk.open.js    dd (JSAPI) stand-in with a fresh free-login code baked in (?in_app=1: in DingTalk)
 // Admin endpoints: see admin_handlers.cc (the list is in the README block there).
 //
 // Test use: Start() with port 0 and read port(); everything is in-process.
@@ -21,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -101,6 +108,7 @@ class SimServer {
   explicit SimServer(SimOptions options);
   void RegisterApiRoutes();
   void RegisterAdminRoutes();
+  void RegisterLoginRoutes();
 
   // Registers an old-API (oapi) POST route that needs an app access token.
   void OldRoute(const std::string& method, const std::string& path, OldHandler handler);
@@ -117,6 +125,9 @@ class SimServer {
 
   std::string IssueAppToken(const std::string& app_key, int64_t* expires_in);
   std::string IssueCode(const std::string& userid, bool free_login);
+  // Whom the login scripts issue codes for: the admin-set login user, else the first active user of
+  // the org (nullopt when there is none).
+  std::optional<std::string> LoginUserid();
   void EmitEvents(const std::vector<MutationEvent>& events);
   void FileFailed(const SimEvent& event);
 
@@ -158,6 +169,8 @@ class SimServer {
   std::map<std::string, int64_t> calls_;
   std::map<std::string, int64_t> throttled_;
   std::map<std::string, int64_t> faults_injected_;
+  std::string login_user_;  // empty = default (first active user)
+  nlohmann::json last_authorize_;  // {"params":{...},"target"} of the last GET /oauth2/auth; null before
   std::vector<SimEvent> event_log_;
   std::deque<SimEvent> failed_events_;
   std::unique_ptr<EventPusher> pusher_;

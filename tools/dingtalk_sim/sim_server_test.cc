@@ -1,13 +1,18 @@
 #include "dingtalk_sim/sim_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 
+#include "dingtalk_sim/login_pages.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -59,6 +64,41 @@ class SimServerTest : public ::testing::Test {
     return Parse(r);
   }
   json AdminGet(const std::string& path) { return Parse(client_->Get(path.c_str())); }
+
+  // GET /oauth2/auth with the parameters a connector sends; an override of nullopt leaves one out.
+  httplib::Result Authorize(const std::map<std::string, std::optional<std::string>>& overrides = {}) {
+    return client_->Get(AuthorizePath(overrides).c_str());
+  }
+  std::string AuthorizePath(const std::map<std::string, std::optional<std::string>>& overrides = {}) {
+    std::map<std::string, std::optional<std::string>> params = {
+        {"client_id", opt_.app_key}, {"redirect_uri", kRedirectUri}, {"response_type", "code"},
+        {"scope", "openid corpid"},  {"prompt", "consent"},          {"state", "st a&b"}};
+    for (const auto& [k, v] : overrides) params[k] = v;
+    std::string path = "/oauth2/auth";
+    for (const auto& [k, v] : params) {
+      if (v) path += (path.find('?') == std::string::npos ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(*v);
+    }
+    return path;
+  }
+
+  // Exchanges an OAuth code; returns the unionId users/me reports, or "" (with a failure) on error.
+  std::string UnionIdOfAuthCode(const std::string& code) {
+    json req = {{"clientId", opt_.app_key}, {"clientSecret", opt_.app_secret}, {"code", code}, {"grantType", "authorization_code"}};
+    auto r = client_->Post("/v1.0/oauth2/userAccessToken", req.dump(), "application/json");
+    if (!r || r->status != 200) {
+      ADD_FAILURE() << "userAccessToken: " << (r ? r->body : "no response");
+      return "";
+    }
+    auto me = client_->Get("/v1.0/contact/users/me",
+                           {{"x-acs-dingtalk-access-token", json::parse(r->body)["accessToken"].get<std::string>()}});
+    if (!me || me->status != 200) {
+      ADD_FAILURE() << "users/me: " << (me ? me->body : "no response");
+      return "";
+    }
+    return json::parse(me->body)["unionId"];
+  }
+
+  static constexpr char kRedirectUri[] = "https://sase.example.com/login/cb?next=%2Fhome";
 
   SimOptions opt_;
   std::unique_ptr<SimServer> server_;
@@ -319,6 +359,258 @@ TEST_F(SimServerTest, OAuthChainAndFreeLogin) {
   EXPECT_EQ(info["result"]["userid"], userid);
   EXPECT_EQ(info["result"]["unionid"], mej["unionId"]);
   EXPECT_EQ(Old("/topapi/v2/user/getuserinfo", {{"code", fl}})["errcode"], 40078);
+}
+
+// Status line and headers of a GET exactly as sent: httplib 0.11's client percent-decodes every
+// response header value, Location included (fixed upstream later, cpp-httplib PR #1459).
+std::string RawHead(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) reply.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return reply.substr(0, reply.find("\r\n\r\n") + 2);
+}
+
+// A header's value in a RawHead ("" when absent).
+std::string HeaderOf(const std::string& head, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(head, m, std::regex("\r\n" + name + ": ([^\r]*)\r\n", std::regex::icase))) return "";
+  return m[1];
+}
+
+// Query parameters of a URL, decoded.
+httplib::Params QueryOf(const std::string& url) {
+  httplib::Params params;
+  const size_t q = url.find('?');
+  if (q != std::string::npos) httplib::detail::parse_query_text(url.substr(q + 1), params);
+  return params;
+}
+
+// The JS string literal assigned to `name` in a generated script ("" when absent).
+std::string BakedString(const std::string& script, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(script, m, std::regex("var " + name + " = \"([^\"]*)\";"))) return "";
+  return m[1];
+}
+
+TEST_F(SimServerTest, AuthorizeWithSimUserRedirectsWithAnExchangeableCode) {
+  auto none = client_->Get("/admin/last_authorize");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+
+  json dump = AdminGet("/admin/org");
+  const std::string userid = dump["users"][3]["userid"];
+  const std::string head = RawHead(server_->port(), AuthorizePath({{"sim_userid", userid}}));
+  ASSERT_THAT(head, ::testing::StartsWith("HTTP/1.1 302 ")) << head;
+  EXPECT_EQ(HeaderOf(head, "Cache-Control"), "no-store");
+  const std::string location = HeaderOf(head, "Location");
+  EXPECT_THAT(location, ::testing::StartsWith(std::string(kRedirectUri) + "&authCode="));
+  httplib::Params q = QueryOf(location);
+  ASSERT_EQ(q.count("authCode"), 1u) << location;
+  ASSERT_EQ(q.count("code"), 1u) << location;
+  EXPECT_EQ(q.find("authCode")->second, q.find("code")->second);
+  EXPECT_EQ(q.find("state")->second, "st a&b");
+  EXPECT_EQ(q.find("next")->second, "/home");  // the redirect_uri's own query survives
+  EXPECT_EQ(UnionIdOfAuthCode(q.find("code")->second), dump["users"][3]["unionid"]);
+
+  json last = AdminGet("/admin/last_authorize");
+  EXPECT_EQ(last["params"], json({{"client_id", opt_.app_key},
+                                  {"redirect_uri", kRedirectUri},
+                                  {"response_type", "code"},
+                                  {"scope", "openid corpid"},
+                                  {"prompt", "consent"},
+                                  {"state", "st a&b"},
+                                  {"sim_userid", userid}}));
+  EXPECT_THAT(last["target"].get<std::string>(), ::testing::StartsWith("/oauth2/auth?"));
+
+  // Without state there is no state in the redirect; exclusive login for our own corp is fine.
+  auto r = Authorize({{"sim_userid", userid}, {"state", std::nullopt}, {"exclusiveLogin", "true"}, {"exclusiveCorpId", opt_.corp_id}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 302) << r->body;
+  EXPECT_EQ(QueryOf(r->get_header_value("Location")).count("state"), 0u);
+  EXPECT_EQ(AdminGet("/admin/last_authorize")["params"]["exclusiveCorpId"], opt_.corp_id);
+  EXPECT_EQ(AdminGet("/admin/counters")["calls"]["/oauth2/auth"], 2);
+}
+
+TEST_F(SimServerTest, AuthorizeDeclineAndRefusedRequests) {
+  const std::string head = RawHead(server_->port(), AuthorizePath({{"sim_error", "access_denied"}}));
+  ASSERT_THAT(head, ::testing::StartsWith("HTTP/1.1 302 ")) << head;
+  EXPECT_EQ(HeaderOf(head, "Location"), std::string(kRedirectUri) + "&error=access_denied&state=st%20a%26b");
+
+  const std::string userid = AdminGet("/admin/org")["users"][0]["userid"];
+  const std::vector<std::pair<std::map<std::string, std::optional<std::string>>, std::string>> bad = {
+      {{{"client_id", "someoneelse"}}, "client_id"},
+      {{{"client_id", std::nullopt}}, "client_id"},
+      {{{"scope", "corpid"}}, "scope"},
+      {{{"prompt", std::nullopt}}, "prompt"},
+      {{{"response_type", "token"}}, "response_type"},
+      {{{"redirect_uri", "/login/cb"}}, "redirect_uri"},
+      {{{"redirect_uri", std::nullopt}}, "redirect_uri"},
+      {{{"exclusiveLogin", "true"}, {"exclusiveCorpId", "dingothercorp"}}, "exclusiveCorpId"},
+      {{{"sim_userid", "nosuchuser"}}, "sim_userid"},
+  };
+  for (const auto& [overrides, param] : bad) {
+    auto with_user = overrides;
+    if (!with_user.contains("sim_userid")) with_user["sim_userid"] = userid;
+    for (const auto& o : {overrides, with_user}) {
+      auto r = Authorize(o);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 400) << param;
+      EXPECT_FALSE(r->has_header("Location")) << param;
+      EXPECT_THAT(r->get_header_value("Content-Type"), ::testing::HasSubstr("text/html"));
+      EXPECT_THAT(r->body, ::testing::HasSubstr("<code>" + param + "</code>"));
+    }
+  }
+  // Refused requests are recorded too.
+  EXPECT_EQ(AdminGet("/admin/last_authorize")["params"]["sim_userid"], "nosuchuser");
+}
+
+TEST_F(SimServerTest, AuthorizePickerListsUsersEscaped) {
+  json dump = AdminGet("/admin/org");
+  const std::string first = dump["users"][0]["userid"];
+  ASSERT_TRUE(dump["users"][0]["active"].get<bool>());
+  Admin("/admin/users/modify", {{"userid", first}, {"name", "<script>alert(\"x\")</script>&"}});
+
+  auto r = Authorize();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
+  EXPECT_THAT(r->get_header_value("Content-Type"), ::testing::HasSubstr("text/html"));
+  EXPECT_THAT(r->body, ::testing::HasSubstr("<title>DingTalk login (simulator)</title>"));
+  EXPECT_THAT(r->body, ::testing::Not(::testing::HasSubstr("<script>")));
+  EXPECT_THAT(r->body, ::testing::HasSubstr("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp; (" + first + ")"));
+  EXPECT_THAT(r->body, ::testing::HasSubstr("sim_error=access_denied\">Decline</a>"));
+
+  std::vector<std::string> hrefs;
+  const std::regex link("<a class=\"sim-user\" href=\"([^\"]*)\">");
+  for (auto it = std::sregex_iterator(r->body.begin(), r->body.end(), link); it != std::sregex_iterator(); ++it) {
+    hrefs.push_back((*it)[1]);
+  }
+  ASSERT_EQ(hrefs.size(), 20u);
+  // Following a link (after undoing the HTML escaping) logs that user in.
+  const std::string href = std::regex_replace(hrefs[1], std::regex("&amp;"), "&");
+  EXPECT_THAT(href, ::testing::StartsWith("/oauth2/auth?"));
+  const std::string second = QueryOf(href).find("sim_userid")->second;
+  const std::string follow = RawHead(server_->port(), href);
+  ASSERT_THAT(follow, ::testing::StartsWith("HTTP/1.1 302 ")) << follow;
+  httplib::Params q = QueryOf(HeaderOf(follow, "Location"));
+  EXPECT_EQ(q.find("state")->second, "st a&b");
+  json by = Old("/topapi/user/getbyunionid", {{"unionid", UnionIdOfAuthCode(q.find("authCode")->second)}});
+  EXPECT_EQ(by["result"]["userid"], second);
+}
+
+TEST_F(SimServerTest, DdLoginScriptCarriesAFreshCodeOfTheLoginUser) {
+  json dump = AdminGet("/admin/org");
+  json first_active;
+  for (const json& u : dump["users"]) {
+    if (u["active"].get<bool>()) {
+      first_active = u;
+      break;
+    }
+  }
+  json who = AdminGet("/admin/login_user");
+  EXPECT_EQ(who["userid"], first_active["userid"]);
+  EXPECT_EQ(who["default"], true);
+
+  auto a = client_->Get("/ddlogin.js");
+  auto b = client_->Get("/ddlogin.js");
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->status, 200);
+  EXPECT_THAT(a->get_header_value("Content-Type"), ::testing::HasSubstr("application/javascript"));
+  EXPECT_EQ(a->get_header_value("Cache-Control"), "no-store");
+  EXPECT_THAT(a->body, ::testing::HasSubstr("window.DTFrameLogin = function (frameOpts, loginOpts, onSuccess, onError)"));
+  EXPECT_THAT(a->body, ::testing::HasSubstr("'sim-scan'"));
+  EXPECT_EQ(BakedString(a->body, "SIM_CLIENT_ID"), opt_.app_key);
+  const std::string code_a = BakedString(a->body, "SIM_AUTH_CODE");
+  const std::string code_b = BakedString(b->body, "SIM_AUTH_CODE");
+  ASSERT_FALSE(code_a.empty());
+  EXPECT_NE(code_a, code_b);
+  EXPECT_EQ(UnionIdOfAuthCode(code_a), first_active["unionid"]);
+  EXPECT_EQ(UnionIdOfAuthCode(code_b), first_active["unionid"]);
+
+  const json& other = dump["users"][7];
+  who = Admin("/admin/login_user", {{"userid", other["userid"]}});
+  EXPECT_EQ(who["userid"], other["userid"]);
+  EXPECT_EQ(who["default"], false);
+  EXPECT_EQ(AdminGet("/admin/login_user")["userid"], other["userid"]);
+  auto c = client_->Get("/ddlogin.js");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(UnionIdOfAuthCode(BakedString(c->body, "SIM_AUTH_CODE")), other["unionid"]);
+
+  Admin("/admin/login_user", {{"userid", "nosuchuser"}}, 404);
+  Admin("/admin/login_user", json::object(), 400);
+  EXPECT_EQ(AdminGet("/admin/login_user")["userid"], other["userid"]);
+  EXPECT_EQ(Admin("/admin/login_user", {{"userid", ""}})["userid"], first_active["userid"]);
+  EXPECT_EQ(AdminGet("/admin/counters")["calls"]["/ddlogin.js"], 3);
+}
+
+TEST_F(SimServerTest, JsapiScriptCarriesAFreeLoginCode) {
+  const std::string userid = AdminGet("/admin/org")["users"][9]["userid"];
+  Admin("/admin/login_user", {{"userid", userid}});
+  auto r = client_->Get("/dingtalk.open.js");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_THAT(r->get_header_value("Content-Type"), ::testing::HasSubstr("application/javascript"));
+  EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
+  EXPECT_THAT(r->body, ::testing::HasSubstr("window.dd = {"));
+  EXPECT_THAT(r->body, ::testing::HasSubstr(R"(env: {platform: "notInDingTalk"})"));
+  EXPECT_EQ(BakedString(r->body, "SIM_CORP_ID"), opt_.corp_id);
+  const std::string code = BakedString(r->body, "SIM_CODE");
+  ASSERT_FALSE(code.empty());
+
+  const std::string token = Token();
+  json info = Old("/topapi/v2/user/getuserinfo", {{"code", code}}, token);
+  ASSERT_EQ(info["errcode"], 0) << info;
+  EXPECT_EQ(info["result"]["userid"], userid);
+  json again = Old("/topapi/v2/user/getuserinfo", {{"code", code}}, token);
+  EXPECT_EQ(again["errcode"], 40078);
+  EXPECT_EQ(again["errmsg"], "不存在的临时授权码");
+
+  auto in_app = client_->Get("/dingtalk.open.js?in_app=1");
+  ASSERT_TRUE(in_app);
+  EXPECT_THAT(in_app->body, ::testing::HasSubstr(R"(env: {platform: "pc"})"));
+  EXPECT_NE(BakedString(in_app->body, "SIM_CODE"), code);
+}
+
+TEST_F(SimServerTest, ExpiredCodesSayExpired) {
+  const std::string userid = AdminGet("/admin/org")["users"][2]["userid"];
+  const std::string auth = Admin("/admin/auth_codes", {{"userid", userid}})["authCode"];
+  const std::string fl = Admin("/admin/free_login_codes", {{"userid", userid}})["code"];
+  EXPECT_EQ(Admin("/admin/codes/expire")["expired"], 2);
+
+  auto exchange = [this](const std::string& code) {
+    json req = {{"clientId", opt_.app_key}, {"clientSecret", opt_.app_secret}, {"code", code}, {"grantType", "authorization_code"}};
+    auto r = client_->Post("/v1.0/oauth2/userAccessToken", req.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 400) << (r ? r->body : "no response");
+    return Parse(r);
+  };
+  json expired = exchange(auth);
+  EXPECT_EQ(expired["code"], "invalidAuthCode");
+  EXPECT_EQ(expired["message"], "临时授权码已过期");
+  EXPECT_EQ(exchange(auth)["message"], "不合法的临时授权码");  // consumed
+  EXPECT_EQ(exchange("nosuchcode")["message"], "不合法的临时授权码");
+
+  const std::string token = Token();
+  json info = Old("/topapi/v2/user/getuserinfo", {{"code", fl}}, token);
+  EXPECT_EQ(info["errcode"], 40078);
+  EXPECT_EQ(info["errmsg"], "临时授权码已过期");
+  info = Old("/topapi/v2/user/getuserinfo", {{"code", fl}}, token);
+  EXPECT_EQ(info["errcode"], 40078);
+  EXPECT_EQ(info["errmsg"], "不存在的临时授权码");
+
+  // Codes issued after the call are fresh.
+  const std::string fresh = Admin("/admin/auth_codes", {{"userid", userid}})["authCode"];
+  EXPECT_FALSE(UnionIdOfAuthCode(fresh).empty());
 }
 
 TEST_F(SimServerTest, InjectedFaults) {
