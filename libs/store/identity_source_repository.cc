@@ -23,7 +23,11 @@ constexpr char kColumns[] =
     "aes_key_enc IS NOT NULL, token_enc IS NOT NULL, dingtalk_type, accept_corp_id_receiver, auto_sync, "
     "sync_user_info, sync_cycle_hours, to_jsonb(scope_root_dept_ids)::text, field_mappings::text, "
     "deletion_max_departures, deletion_max_percent, version, "
-    "(extract(epoch from created_at) * 1000000)::bigint, (extract(epoch from updated_at) * 1000000)::bigint";
+    "(extract(epoch from created_at) * 1000000)::bigint, (extract(epoch from updated_at) * 1000000)::bigint, "
+    "to_jsonb(login_redirect_uris)::text";
+
+// text[] parameters travel as a JSON array of strings (no array-literal quoting to get wrong).
+std::string StringsJson(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
 
 absl::StatusOr<std::string> NewUuid() {
   unsigned char b[16];
@@ -88,6 +92,12 @@ absl::StatusOr<IdentitySourceRecord> RecordFromRow(const pqxx::row& row) {
   r.version = row[i++].as<int64_t>();
   r.create_time = absl::FromUnixMicros(row[i++].as<int64_t>());
   r.update_time = absl::FromUnixMicros(row[i++].as<int64_t>());
+  nlohmann::json redirects = nlohmann::json::parse(row[i++].as<std::string>(), nullptr, false);
+  if (!redirects.is_array()) return absl::DataLossError("identity_sources.login_redirect_uris: unreadable");
+  for (const auto& v : redirects) {
+    if (!v.is_string()) return absl::DataLossError("identity_sources.login_redirect_uris: unreadable");
+    r.login_redirect_uris.push_back(v.get<std::string>());
+  }
   return r;
 }
 
@@ -151,14 +161,14 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Create(const Iden
               "INSERT INTO identity_sources (idp_id, tenant_id, name, description, status, corp_id, app_key, "
               "app_secret_enc, aes_key_enc, token_enc, dingtalk_type, accept_corp_id_receiver, auto_sync, "
               "sync_user_info, sync_cycle_hours, scope_root_dept_ids, field_mappings, deletion_max_departures, "
-              "deletion_max_percent) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea), "
-              "NULLIF($9, ''::bytea), NULLIF($10, ''::bytea), $11, $12, $13, $14, $15, $16::bigint[], $17::jsonb, "
-              "$18, $19) RETURNING ",
+              "deletion_max_percent, login_redirect_uris) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, "
+              "NULLIF($8, ''::bytea), NULLIF($9, ''::bytea), NULLIF($10, ''::bytea), $11, $12, $13, $14, $15, "
+              "$16::bigint[], $17::jsonb, $18, $19, ARRAY(SELECT jsonb_array_elements_text($20::jsonb))) RETURNING ",
               kColumns),
           idp_id, in.tenant_id, in.name, in.description, in.status, in.corp_id, in.app_key, app_secret, aes_key,
           token, in.dingtalk_type, in.accept_corp_id_receiver, in.auto_sync, in.sync_user_info, in.sync_cycle_hours,
           DeptIdsLiteral(in.scope_root_dept_ids), MappingsJson(in.field_mappings), in.deletion_max_departures,
-          in.deletion_max_percent);
+          in.deletion_max_percent, StringsJson(in.login_redirect_uris));
     } catch (const pqxx::unique_violation&) {
       return DuplicateName(in.name);
     }
@@ -278,6 +288,7 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Update(const std:
               "app_secret_enc = CASE WHEN $17 THEN NULLIF($18, ''::bytea) ELSE app_secret_enc END, "
               "aes_key_enc = CASE WHEN $19 THEN NULLIF($20, ''::bytea) ELSE aes_key_enc END, "
               "token_enc = CASE WHEN $21 THEN NULLIF($22, ''::bytea) ELSE token_enc END, "
+              "login_redirect_uris = ARRAY(SELECT jsonb_array_elements_text($23::jsonb)), "
               "version = version + 1, updated_at = now() "
               "WHERE tenant_id = $1 AND idp_id = $2::uuid RETURNING ",
               kColumns),
@@ -285,7 +296,7 @@ absl::StatusOr<IdentitySourceRecord> IdentitySourceRepository::Update(const std:
           rec.accept_corp_id_receiver, rec.auto_sync, rec.sync_user_info, rec.sync_cycle_hours,
           DeptIdsLiteral(rec.scope_root_dept_ids), MappingsJson(rec.field_mappings), rec.deletion_max_departures,
           rec.deletion_max_percent, secrets.app_secret.has_value(), app_secret, secrets.aes_key.has_value(), aes_key,
-          secrets.token.has_value(), token);
+          secrets.token.has_value(), token, StringsJson(rec.login_redirect_uris));
     } catch (const pqxx::unique_violation&) {
       return DuplicateName(rec.name);
     }

@@ -61,6 +61,7 @@ struct IdentitySourceRecord {
   std::vector<FieldMappingRecord> field_mappings;
   int deletion_max_departures = 0;
   double deletion_max_percent = 0;
+  std::vector<std::string> login_redirect_uris;  // logon: allowed client redirects (exact match)
   // Output only.
   int64_t version = 0;
   absl::Time create_time{};

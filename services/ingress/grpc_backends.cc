@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "sase/dingtalk/v1/login.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 
 namespace sase::ingress {
@@ -89,6 +90,50 @@ std::function<absl::Status()> MakeGrpcReadinessCheck(std::shared_ptr<grpc::Chann
     }
     return absl::OkStatus();
   };
+}
+
+namespace {
+
+class GrpcLoginBackend final : public LoginBackend {
+ public:
+  GrpcLoginBackend(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
+      : stub_(v1::LoginService::NewStub(channel)), timeout_(timeout) {}
+
+  absl::StatusOr<v1::GetLoginOptionsResponse> GetLoginOptions(const v1::GetLoginOptionsRequest& req) override {
+    return Call<v1::GetLoginOptionsResponse>(
+        [&](grpc::ClientContext* ctx, v1::GetLoginOptionsResponse* resp) { return stub_->GetLoginOptions(ctx, req, resp); });
+  }
+  absl::StatusOr<v1::CompleteLoginResponse> CompleteLogin(const v1::CompleteLoginRequest& req) override {
+    return Call<v1::CompleteLoginResponse>(
+        [&](grpc::ClientContext* ctx, v1::CompleteLoginResponse* resp) { return stub_->CompleteLogin(ctx, req, resp); });
+  }
+  absl::StatusOr<std::string> GetJwks() override {
+    absl::StatusOr<v1::GetJwksResponse> r = Call<v1::GetJwksResponse>(
+        [&](grpc::ClientContext* ctx, v1::GetJwksResponse* resp) { return stub_->GetJwks(ctx, v1::GetJwksRequest(), resp); });
+    if (!r.ok()) return r.status();
+    return r->jwks_json();
+  }
+
+ private:
+  template <typename Resp, typename Fn>
+  absl::StatusOr<Resp> Call(Fn&& fn) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+    Resp resp;
+    grpc::Status st = fn(&ctx, &resp);
+    if (!st.ok()) return common::FromGrpcStatus(st);
+    return resp;
+  }
+
+  std::unique_ptr<v1::LoginService::Stub> stub_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<LoginBackend> MakeGrpcLoginBackend(std::shared_ptr<grpc::Channel> channel,
+                                                   std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcLoginBackend>(std::move(channel), timeout);
 }
 
 }  // namespace sase::ingress

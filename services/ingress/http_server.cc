@@ -157,6 +157,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     req.path = DecodePath(target.substr(0, q));
     if (q != std::string_view::npos) DecodeQuery(target.substr(q + 1), &req.params);
     req.body = std::move(msg.body());
+    if (auto a = msg.find(http::field::accept); a != msg.end()) req.accept = std::string(a->value());
+    if (auto ct = msg.find(http::field::content_type); ct != msg.end()) req.content_type = std::string(ct->value());
     core_->pending.fetch_add(1);
     core_->handler(req, HttpResponder(shared_from_this()));
   }
@@ -181,6 +183,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res_.version(11);
     res_.result(static_cast<unsigned>(reply.status));
     res_.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) res_.set(name, value);
     res_.body() = std::move(reply.body);
     res_.keep_alive(keep_alive_ && !core_->draining.load());
     res_.prepare_payload();

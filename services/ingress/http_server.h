@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -26,12 +28,25 @@ struct HttpRequest {
   std::string path;                                // the target up to '?', percent-decoded
   std::multimap<std::string, std::string> params;  // the query, URL-decoded (DecodeQuery)
   std::string body;
+  // The few request headers a handler looks at ("" when absent).
+  std::string accept;
+  std::string content_type;
 };
 
 struct HttpReply {
+  HttpReply() = default;
+  HttpReply(int status_in, std::string body_in, std::string content_type_in = "application/json",
+            std::vector<std::pair<std::string, std::string>> headers_in = {})
+      : status(status_in),
+        body(std::move(body_in)),
+        content_type(std::move(content_type_in)),
+        headers(std::move(headers_in)) {}
+
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Further response headers (Location, Cache-Control, Content-Security-Policy, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // A request target's parts, decoded: the path percent-decoded; the query split on '&' and '='

@@ -171,6 +171,7 @@ void IngressServer::Route(HttpRequest& req, HttpResponder respond) {
     }
     return respond({200, "{\"status\":\"ready\"}", "application/json"});
   }
+  if (options_.login != nullptr && options_.login->Handle(req, respond)) return;
   respond({404, JsonError("not_found"), "application/json"});
 }
 

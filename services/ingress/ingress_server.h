@@ -24,6 +24,7 @@
 #include "ingress/event_batcher.h"
 #include "ingress/http_server.h"
 #include "ingress/key_cache.h"
+#include "ingress/login_handler.h"
 
 namespace boost::asio {
 class thread_pool;
@@ -48,6 +49,8 @@ struct IngressOptions {
   // GET /readyz: 200 while this answers OK, else 503 (pushes could not be stored). Must not
   // block (the event loop calls it): a common::HealthWatch's status(). Null: always ready.
   std::function<absl::Status()> readiness;
+  // The logon routes (login_handler.h); null: they answer 404.
+  LoginHandler* login = nullptr;
 };
 
 class IngressServer {

@@ -1,4 +1,5 @@
-// ingress: the public HTTP endpoint (DingTalk event pushes). Holds no database credentials.
+// ingress: the public HTTP endpoint (DingTalk event pushes and the logon pages). Holds no database
+// credentials, no AppSecret and no assertion signing key.
 #include <grpcpp/grpcpp.h>
 #include <prometheus/registry.h>
 
@@ -12,6 +13,10 @@
 #include "common/log.h"
 #include "ingress/grpc_backends.h"
 #include "ingress/ingress_server.h"
+#include "ingress/login_handler.h"
+#include "ingress/login_pages.h"
+#include "login/random.h"
+#include "login/state_token.h"
 
 namespace {
 
@@ -55,6 +60,25 @@ int main(int argc, char** argv) {
         {.min = 1024, .max = 3 << 20});
   p.Int("submit_in_flight", &batch_in_flight, 2, "SubmitEvents calls in flight per identity source",
         {.min = 1, .max = 1024});
+  std::string public_base_url, state_key_file, authorize_url, qr_script_url, jsapi_script_url, login_scope;
+  int64_t state_ttl_s, login_threads, jwks_cache_s;
+  p.String("public_base_url", &public_base_url, "",
+           "public origin of this service, e.g. https://sase.example.com (default: http://<listen_addr>); the "
+           "logon callback is <public_base_url>/open-dev/dingtalk");
+  p.String("login_state_key_file", &state_key_file, "",
+           "file of HMAC keys (one per line, >= 32 bytes, the first signs) for logon states; every replica needs "
+           "the same file (empty: a random key per process, fine for one replica)");
+  p.String("dingtalk_authorize_url", &authorize_url, "https://login.dingtalk.com/oauth2/auth",
+           "DingTalk's OAuth authorize page");
+  p.String("dingtalk_qr_script_url", &qr_script_url,
+           "https://g.alicdn.com/dingding/h5-dingtalk-login/0.21.0/ddlogin.js", "DingTalk's QR login script");
+  p.String("dingtalk_jsapi_script_url", &jsapi_script_url,
+           "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js", "DingTalk's JSAPI script");
+  p.String("login_scope", &login_scope, "openid corpid", "OAuth scope asked of DingTalk (openid or \"openid corpid\")");
+  p.Int("login_state_ttl_s", &state_ttl_s, 600, "how long a logon may take from start to DingTalk's redirect",
+        {.min = 60, .max = 600});
+  p.Int("login_jwks_cache_s", &jwks_cache_s, 30, "how long ingress caches sync_worker's JWKS", {.min = 0, .max = 300});
+  p.Int("login_threads", &login_threads, 4, "threads making the logon calls into sync_worker", {.min = 1, .max = 256});
   if (absl::Status s = p.Parse(argc, argv, std::getenv); !s.ok()) {
     if (absl::IsCancelled(s)) {
       std::cout << s.message();
@@ -69,7 +93,37 @@ int main(int argc, char** argv) {
     std::cerr << "ingress: config key listen_addr: expected host:port\n";
     return 2;
   }
+  if (login_scope != "openid" && login_scope != "openid corpid") {
+    std::cerr << "ingress: config key login_scope: must be \"openid\" or \"openid corpid\"\n";
+    return 2;
+  }
+  for (const auto& [key, url] : {std::pair<const char*, const std::string*>{"dingtalk_authorize_url", &authorize_url},
+                                 {"dingtalk_qr_script_url", &qr_script_url},
+                                 {"dingtalk_jsapi_script_url", &jsapi_script_url}}) {
+    if (sase::ingress::OriginOf(*url).empty()) {
+      std::cerr << "ingress: config key " << key << ": expected an absolute http(s) URL\n";
+      return 2;
+    }
+  }
+  const bool derive_base = public_base_url.empty();  // http://<host>:<bound port>, once bound
+  if (derive_base) public_base_url = "http://" + listen_addr;
+  while (!public_base_url.empty() && public_base_url.back() == '/') public_base_url.pop_back();
+  if (sase::ingress::OriginOf(public_base_url) != public_base_url) {
+    std::cerr << "ingress: config key public_base_url: expected an origin like https://sase.example.com (no path)\n";
+    return 2;
+  }
+  absl::StatusOr<sase::login::StateSigner> states =
+      state_key_file.empty() ? sase::login::StateSigner::FromKeys({sase::login::RandomToken(32)})
+                             : sase::login::StateSigner::FromKeyFile(state_key_file);
+  if (!states.ok()) {
+    std::cerr << "ingress: config key login_state_key_file: " << states.status().message() << "\n";
+    return 2;
+  }
   sase::common::LogInfo("starting", {{"config", p.Describe()}});
+  if (state_key_file.empty()) {
+    sase::common::LogWarn("login_state_key_file unset: logon states are signed by a random per-process key "
+                          "(several ingress replicas need a shared key file)");
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   sase::common::RegisterBuildInfo(*registry, "ingress");
@@ -89,7 +143,20 @@ int main(int argc, char** argv) {
   sase::common::HealthWatch backend("sync_worker", sase::ingress::MakeGrpcReadinessCheck(channel, timeout),
                                     absl::Seconds(1));
   backend.Start();
+  std::unique_ptr<sase::ingress::LoginBackend> login_backend =
+      sase::ingress::MakeGrpcLoginBackend(channel, std::chrono::milliseconds(std::max<int64_t>(rpc_timeout_ms, 5000)));
+  sase::ingress::LoginHandler login(
+      {.public_base_url = public_base_url,
+       .authorize_url = authorize_url,
+       .qr_script_url = qr_script_url,
+       .jsapi_script_url = jsapi_script_url,
+       .scope = login_scope,
+       .state_lifetime = absl::Seconds(state_ttl_s),
+       .jwks_cache = absl::Seconds(jwks_cache_s),
+       .threads = static_cast<int>(login_threads)},
+      *std::move(states), *login_backend, clock, *registry);
   sase::ingress::IngressOptions opts;
+  opts.login = &login;
   opts.readiness = [&backend] { return backend.status(); };
   opts.timestamp_window = std::chrono::seconds(window_s);
   opts.http.max_body_bytes = static_cast<size_t>(max_body);
@@ -111,10 +178,16 @@ int main(int argc, char** argv) {
                            {{"listen_addr", listen_addr}, {"reason", std::string(bound.status().message())}});
     return 3;
   }
-  sase::common::LogInfo("serving", {{"http_port", *bound}, {"metrics_port", (*metrics)->port()}});
+  if (derive_base) {
+    public_base_url = "http://" + host + ":" + std::to_string(*bound);
+    login.SetPublicBaseUrl(public_base_url);
+  }
+  sase::common::LogInfo("serving", {{"http_port", *bound}, {"metrics_port", (*metrics)->port()},
+                                    {"login_callback", public_base_url + "/open-dev/dingtalk"}});
   int sig = sase::common::WaitForShutdownSignal();
   sase::common::LogInfo("shutting down", {{"signal", sig}});
   server.Stop();
+  login.Stop();
   backend.Stop();
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "sync_worker/config.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 
 namespace sase::sync_worker {
@@ -35,8 +37,21 @@ absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
   p.Bool("migrate_on_start", &cfg.migrate_on_start, false, "apply database migrations before serving");
   p.Int("event_leave_rechecks", &cfg.event_leave_rechecks, 4,
         "re-checks (after 2, 4, 8 ... s) of a departure DingTalk does not show yet", {.min = 0, .max = 8});
+  std::string key_files;
+  p.String("login_signing_key_files", &key_files, "",
+           "comma-separated PEM files of EC P-256 keys signing logon assertions; the first signs, the others are "
+           "published ahead of a rotation (empty: an ephemeral key per process)");
+  p.String("login_issuer", &cfg.login_issuer, "sase-dingtalk", "iss of logon assertions");
+  p.String("login_audience", &cfg.login_audience, "sase-client", "aud of logon assertions");
+  p.Int("login_assertion_ttl_seconds", &cfg.login_assertion_ttl_seconds, 300, "lifetime of a logon assertion",
+        {.min = 30, .max = 300});
   RegisterSyncConfig(p, &cfg.sync);
   if (absl::Status s = p.Parse(argc, argv, getenv); !s.ok()) return s;
+  for (absl::string_view f : absl::StrSplit(key_files, ',', absl::SkipWhitespace())) {
+    cfg.login_signing_key_files.emplace_back(absl::StripAsciiWhitespace(f));
+  }
+  if (cfg.login_issuer.empty()) return absl::InvalidArgumentError("config key login_issuer: must not be empty");
+  if (cfg.login_audience.empty()) return absl::InvalidArgumentError("config key login_audience: must not be empty");
   if (absl::Status s = ValidateSyncSettings(cfg.sync); !s.ok()) return s;
   if (cfg.listen_addr.empty()) return absl::InvalidArgumentError("config key listen_addr: must not be empty");
   if (cfg.metrics_addr.empty()) return absl::InvalidArgumentError("config key metrics_addr: must not be empty");

@@ -2,6 +2,7 @@
 // sync_worker configuration: environment (SASE_<KEY>) then flags (--key=value), validated once.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
@@ -19,6 +20,12 @@ struct SyncWorkerConfig {
   std::string public_host;  // host[:port] for GetIntegrationLinks, e.g. sase.example.com
   bool migrate_on_start = false;
   int64_t event_leave_rechecks = 4;  // looks at a user_leave_org whose user DingTalk still returns
+  // Logon assertions. Empty key files: an ephemeral key made at start (published like any other,
+  // so assertions still verify from the JWKS; a restart rotates it).
+  std::vector<std::string> login_signing_key_files;  // PEM, EC P-256; the first signs
+  std::string login_issuer;
+  std::string login_audience;
+  int64_t login_assertion_ttl_seconds = 300;
   SyncSettings sync;  // full sync and DingTalk client (sync_config.h)
   std::string description;  // ConfigParser::Describe(), secrets redacted
 };

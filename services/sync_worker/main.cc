@@ -1,4 +1,5 @@
-// sync_worker: IdentitySourceService and SyncService over gRPC, /metrics on its own port.
+// sync_worker: IdentitySourceService, TenantService, SyncService and LoginService over gRPC, /metrics
+// on its own port.
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -9,16 +10,20 @@
 #include "common/grpc_server.h"
 #include "common/health_watch.h"
 #include "common/log.h"
+#include "login/assertion_signer.h"
 #include "store/extended_field_repository.h"
 #include "store/identity_source_repository.h"
+#include "store/login_repository.h"
 #include "store/migrations.h"
 #include "store/pg_pool.h"
 #include "store/secret_box.h"
 #include "sync_worker/admin/identity_source_service.h"
 #include "sync_worker/admin/sync_service.h"
+#include "sync_worker/admin/tenant_service.h"
 #include "sync_worker/config.h"
 #include "sync_worker/events/event_inbox.h"
 #include "sync_worker/events/event_processor.h"
+#include "sync_worker/login/login_service.h"
 #include "sync_worker/source/source_probe.h"
 #include "sync_worker/sync_wiring.h"
 
@@ -48,6 +53,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   common::LogInfo("sync_worker starting", {{"config", cfg->description}});
+  absl::StatusOr<std::unique_ptr<login::AssertionSigner>> signer =
+      cfg->login_signing_key_files.empty() ? login::AssertionSigner::Ephemeral()
+                                           : login::AssertionSigner::FromPemFiles(cfg->login_signing_key_files);
+  if (!signer.ok()) {
+    std::cerr << "sync_worker: config key login_signing_key_files: " << signer.status().message() << "\n";
+    return 2;
+  }
+  if (cfg->login_signing_key_files.empty()) {
+    common::LogWarn("login_signing_key_files unset: logon assertions are signed by an ephemeral key",
+                    {{"kid", (*signer)->kid()}});
+  }
 
   if (cfg->migrate_on_start) {
     absl::StatusOr<int> applied = store::ApplyMigrations(cfg->pg_dsn);
@@ -86,9 +102,21 @@ int main(int argc, char** argv) {
                                                           {.public_host = cfg->public_host});
   store::SyncRunRepository runs(**pool);
   sync_worker::SyncServiceImpl sync_service(sources, inbox, runs, *sync_engine);
+  store::TenantSettingsRepository tenant_settings(**pool);
+  sync_worker::TenantServiceImpl tenant_service(tenant_settings);
+  store::LoginRepository login_repo(**pool);
+  sync_worker::LoginServiceImpl login_service(
+      login_repo, clients, **signer, clock, *registry,
+      {.issuer = cfg->login_issuer,
+       .audience = cfg->login_audience,
+       .assertion_lifetime = absl::Seconds(cfg->login_assertion_ttl_seconds)});
+  if (absl::Status published = login_service.PublishKeys(); !published.ok()) {
+    common::LogWarn("cannot publish the logon signing key yet (retried on use)",
+                    {{"reason", std::string(published.message())}});
+  }
 
   absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
-      common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service}, registry);
+      common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service, &tenant_service, &login_service}, registry);
   if (!host.ok()) {
     common::LogError("cannot start gRPC server",
                      {{"listen_addr", cfg->listen_addr}, {"reason", std::string(host.status().message())}});
@@ -106,6 +134,8 @@ int main(int argc, char** argv) {
   common::HealthWatch database("database", [&] { return (*pool)->Ping(); }, absl::Seconds(1), [&](bool ok) {
     (*host)->SetServing(dingtalk::v1::SyncService::service_full_name(), ok);
     (*host)->SetServing(dingtalk::v1::IdentitySourceService::service_full_name(), ok);
+    (*host)->SetServing(dingtalk::v1::TenantService::service_full_name(), ok);
+    (*host)->SetServing(dingtalk::v1::LoginService::service_full_name(), ok);
   });
   database.Start();
   common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});

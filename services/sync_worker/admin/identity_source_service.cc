@@ -32,7 +32,7 @@ const std::vector<std::string>& UpdatablePaths() {
       "name",          "description",   "status",      "corp_id",    "app_key",
       "app_secret",    "dingtalk_type", "aes_key",     "token",      "accept_corp_id_receiver",
       "auto_sync",     "sync_user_info", "sync_cycle_hours", "scope", "field_mappings",
-      "deletion_guard.max_departures", "deletion_guard.max_departure_percent"};
+      "deletion_guard.max_departures", "deletion_guard.max_departure_percent", "login_redirect_uris"};
   return kPaths;
 }
 
@@ -109,6 +109,9 @@ absl::Status ValidateSourceFields(const pb::IdentitySource& s, const std::set<st
   if (has("deletion_guard.max_departure_percent")) {
     RETURN_IF_ERROR(ValidateDeletionGuard(0, s.deletion_guard().max_departure_percent()));
   }
+  if (has("login_redirect_uris")) {
+    RETURN_IF_ERROR(ValidateRedirectUris({s.login_redirect_uris().begin(), s.login_redirect_uris().end()}));
+  }
   return absl::OkStatus();
 }
 
@@ -136,6 +139,7 @@ void ApplyFields(const pb::IdentitySource& s, const std::set<std::string>& paths
   }
   if (has("deletion_guard.max_departures")) r.deletion_max_departures = s.deletion_guard().max_departures();
   if (has("deletion_guard.max_departure_percent")) r.deletion_max_percent = s.deletion_guard().max_departure_percent();
+  if (has("login_redirect_uris")) r.login_redirect_uris.assign(s.login_redirect_uris().begin(), s.login_redirect_uris().end());
 }
 
 void ToProto(const store::IdentitySourceRecord& r, pb::IdentitySource* out) {
@@ -167,6 +171,7 @@ void ToProto(const store::IdentitySourceRecord& r, pb::IdentitySource* out) {
   }
   out->mutable_deletion_guard()->set_max_departures(r.deletion_max_departures);
   out->mutable_deletion_guard()->set_max_departure_percent(r.deletion_max_percent);
+  for (const std::string& u : r.login_redirect_uris) out->add_login_redirect_uris(u);
   common::SetTimestamp(r.create_time, out->mutable_create_time());
   common::SetTimestamp(r.update_time, out->mutable_update_time());
   out->set_version(r.version);
@@ -357,8 +362,10 @@ grpc::Status IdentitySourceServiceImpl::GetIntegrationLinks(grpc::ServerContext*
     ASSIGN_OR_RETURN(store::IdentitySourceRecord rec, sources_.Get(req->tenant_id(), req->idp_id()));
     const std::string base = absl::StrCat("https://", options_.public_host);
     resp->set_event_request_url(absl::StrCat(base, "/dingtalk/events/", rec.idp_id));
-    resp->set_homepage_url(absl::StrCat(base, "/ui/dingAuth/"));
+    resp->set_homepage_url(absl::StrCat(base, "/ui/dingAuth/?idp_id=", rec.idp_id));
     resp->set_callback_url(absl::StrCat(base, "/open-dev/dingtalk"));
+    resp->set_login_url(absl::StrCat(base, "/dingtalk/login/", rec.idp_id));
+    resp->set_qr_login_url(absl::StrCat(base, "/dingtalk/login/", rec.idp_id, "/qr"));
     return absl::OkStatus();
   });
 }

@@ -563,8 +563,10 @@ TEST_F(IdentitySourceServiceTest, GetIntegrationLinks) {
   pb::IntegrationLinks links;
   ASSERT_TRUE(call("t1", a.idp_id(), &links).ok());
   EXPECT_EQ(links.event_request_url(), "https://sase.example.com/dingtalk/events/" + a.idp_id());
-  EXPECT_EQ(links.homepage_url(), "https://sase.example.com/ui/dingAuth/");
+  EXPECT_EQ(links.homepage_url(), "https://sase.example.com/ui/dingAuth/?idp_id=" + a.idp_id());
   EXPECT_EQ(links.callback_url(), "https://sase.example.com/open-dev/dingtalk");
+  EXPECT_EQ(links.login_url(), "https://sase.example.com/dingtalk/login/" + a.idp_id());
+  EXPECT_EQ(links.qr_login_url(), "https://sase.example.com/dingtalk/login/" + a.idp_id() + "/qr");
   EXPECT_TRUE(IsInvalid(call("", a.idp_id(), &links), "tenant_id"));
   EXPECT_TRUE(IsInvalid(call("t1", "bad", &links), "idp_id"));
   EXPECT_EQ(call("t1", "00000000-0000-4000-8000-000000000000", &links).error_code(), StatusCode::NOT_FOUND);

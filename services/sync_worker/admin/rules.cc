@@ -1,8 +1,13 @@
 #include "sync_worker/admin/rules.h"
 
+#include <curl/curl.h>
+
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace sase::sync_worker {
@@ -198,6 +203,94 @@ absl::Status ValidateDeletionGuard(int64_t max_departures, double max_departure_
     return absl::InvalidArgumentError("deletion_guard.max_departure_percent: must be within 0-100");
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+struct CurlUrlFree {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+// One part of a parsed URL, nullopt when absent.
+std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
+  char* v = nullptr;
+  if (curl_url_get(u, part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
+  std::string out(v);
+  curl_free(v);
+  return out;
+}
+
+absl::Status ValidateRedirectUri(const std::string& uri, size_t index) {
+  const std::string field = absl::StrCat("login_redirect_uris[", index, "]");
+  if (uri.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (uri.size() > 2048) return absl::InvalidArgumentError(absl::StrCat(field, ": at most 2048 bytes"));
+  for (char c : uri) {
+    if (c <= 0x20 || c >= 0x7F) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": only printable ASCII without spaces is allowed"));
+    }
+  }
+  std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
+  if (u == nullptr) return absl::InternalError("out of memory parsing a URL");
+  // Any scheme (custom schemes are the point); no guessing of a missing one.
+  if (curl_url_set(u.get(), CURLUPART_URL, uri.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not an absolute URI"));
+  }
+  const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME).value_or(""));
+  if (UrlPart(u.get(), CURLUPART_FRAGMENT).has_value() || uri.find('#') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must not carry a fragment (the assertion goes there)"));
+  }
+  if (UrlPart(u.get(), CURLUPART_USER).has_value() || UrlPart(u.get(), CURLUPART_PASSWORD).has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must not carry user info"));
+  }
+  if (scheme == "https") {
+    if (UrlPart(u.get(), CURLUPART_HOST).value_or("").empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": https URL without a host"));
+    }
+    return absl::OkStatus();
+  }
+  if (scheme == "http") {
+    const std::string host = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_HOST).value_or(""));
+    if (host == "127.0.0.1" || host == "[::1]" || host == "localhost") return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(field, ": http is allowed on loopback hosts only; use https"));
+  }
+  static const std::set<std::string> kForbidden = {"javascript", "data", "file", "vbscript", "blob", "about",
+                                                   "ftp",        "ws",   "wss",  "filesystem"};
+  if (kForbidden.count(scheme) > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": scheme \"", scheme, "\" is not allowed"));
+  }
+  return absl::OkStatus();  // a private-use scheme of a native client
+}
+
+}  // namespace
+
+absl::Status ValidateRedirectUris(const std::vector<std::string>& uris) {
+  if (uris.size() > 16) return absl::InvalidArgumentError("login_redirect_uris: at most 16 entries");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < uris.size(); ++i) {
+    if (absl::Status s = ValidateRedirectUri(uris[i], i); !s.ok()) return s;
+    if (!seen.insert(uris[i]).second) {
+      return absl::InvalidArgumentError(absl::StrCat("login_redirect_uris[", i, "]: duplicate entry"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> NormalizeEnterpriseId(std::string_view enterprise_id) {
+  if (enterprise_id.empty()) return std::string();
+  if (enterprise_id.size() < 3 || enterprise_id.size() > 64) {
+    return absl::InvalidArgumentError("enterprise_id: 3-64 characters");
+  }
+  std::string out(enterprise_id);
+  absl::AsciiStrToLower(&out);
+  for (char c : out) {
+    if (!absl::ascii_isdigit(c) && !(c >= 'a' && c <= 'z') && c != '-') {
+      return absl::InvalidArgumentError("enterprise_id: only letters, digits and '-' are allowed");
+    }
+  }
+  if (out.front() == '-' || out.back() == '-') {
+    return absl::InvalidArgumentError("enterprise_id: must start and end with a letter or digit");
+  }
+  return out;
 }
 
 }  // namespace sase::sync_worker

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/validation.h"
 #include "store/field_mapping_record.h"
 
@@ -50,5 +51,16 @@ absl::Status ValidateFieldMappings(const std::vector<store::FieldMappingRecord>&
 absl::Status ValidateScope(const std::vector<int64_t>& root_department_ids);
 // max_departures >= 0, max_departure_percent within [0, 100].
 absl::Status ValidateDeletionGuard(int64_t max_departures, double max_departure_percent);
+
+// Logon redirect allow-list (field "login_redirect_uris"): at most 16 distinct entries, each at
+// most 2048 bytes, parsed by libcurl's URL API: an absolute https URL, an http URL on a loopback
+// host (127.0.0.1, [::1], localhost), or a private-use scheme (RFC 8252 §7.1, e.g.
+// "com.example.sase:/callback"; not javascript, data, file, vbscript, blob, about, ftp, ws or wss);
+// no fragment, no user info. The message names the entry's index, not its value.
+absl::Status ValidateRedirectUris(const std::vector<std::string>& uris);
+
+// Tenant enterprise identifier: 3–64 characters of [a-z0-9-] (upper case accepted and folded),
+// starting and ending with a letter or digit. Returns the lower-case form; "" stays "" (unset).
+absl::StatusOr<std::string> NormalizeEnterpriseId(std::string_view enterprise_id);
 
 }  // namespace sase::sync_worker

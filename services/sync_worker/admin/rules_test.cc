@@ -91,5 +91,37 @@ TEST(RulesTest, MappingsScopeGuard) {
   EXPECT_TRUE(HasField(ValidateDeletionGuard(0, 101), "deletion_guard.max_departure_percent"));
 }
 
+TEST(RulesTest, LoginRedirectUris) {
+  EXPECT_TRUE(ValidateRedirectUris({}).ok());
+  EXPECT_TRUE(ValidateRedirectUris({"https://client.example/cb?x=1", "http://127.0.0.1:8123/cb", "http://localhost/cb",
+                                    "http://[::1]:9/cb", "com.example.sase:/callback", "sase://callback"})
+                  .ok());
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://ok.example/cb", "http://client.example/cb"}),
+                       "login_redirect_uris[1]"));  // plain http off loopback
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://client.example/cb#frag"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://user:pw@client.example/cb"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"javascript:alert(1)"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"data://text/html,x"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"file:///etc/passwd"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"/relative/cb"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://a.example/ cb"}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({""}), "login_redirect_uris[0]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://a.example/cb", "https://a.example/cb"}), "login_redirect_uris[1]"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris(std::vector<std::string>(17, "https://a.example/cb")), "login_redirect_uris"));
+  EXPECT_TRUE(HasField(ValidateRedirectUris({"https://a.example/" + std::string(2048, 'a')}), "login_redirect_uris[0]"));
+}
+
+TEST(RulesTest, EnterpriseId) {
+  EXPECT_EQ(*NormalizeEnterpriseId(""), "");
+  EXPECT_EQ(*NormalizeEnterpriseId("Acme-Corp"), "acme-corp");
+  EXPECT_EQ(*NormalizeEnterpriseId("a1b"), "a1b");
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId("ab").status(), "enterprise_id"));
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId(std::string(65, 'a')).status(), "enterprise_id"));
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId("-acme").status(), "enterprise_id"));
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId("acme-").status(), "enterprise_id"));
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId("ac me").status(), "enterprise_id"));
+  EXPECT_TRUE(HasField(NormalizeEnterpriseId("阿里").status(), "enterprise_id"));
+}
+
 }  // namespace
 }  // namespace sase::sync_worker

@@ -1,8 +1,7 @@
 #pragma once
 // sase.dingtalk.v1.SyncService: GetCallbackKeys and SubmitEvents (for ingress); StartSync,
 // GetSyncRun, ListSyncRuns and ApproveDeletions (for the admin console and sasectl). Each RPC
-// validates, calls one repository or the engine, and maps the status. CompleteLogin answers
-// UNIMPLEMENTED until logon lands.
+// validates, calls one repository or the engine, and maps the status. (Logon: login/login_service.h.)
 
 #include "common/log.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"

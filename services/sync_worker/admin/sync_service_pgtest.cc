@@ -207,8 +207,8 @@ TEST_F(SyncServiceTest, UpperCaseSourceIdIsTheSameSourceAtEveryEntryPoint) {
 }
 
 // The run RPCs are exercised end to end in full_sync_pgtest; here: each names the bad field and
-// writes nothing. CompleteLogin is not built yet.
-TEST_F(SyncServiceTest, RunRpcsNameTheBadFieldAndLoginIsUnimplemented) {
+// writes nothing.
+TEST_F(SyncServiceTest, RunRpcsNameTheBadField) {
   pb::SyncRun run;
   {
     pb::StartSyncRequest req;
@@ -241,12 +241,6 @@ TEST_F(SyncServiceTest, RunRpcsNameTheBadFieldAndLoginIsUnimplemented) {
     EXPECT_EQ(sync_->ApproveDeletions(&ctx, req, &run).error_code(), StatusCode::NOT_FOUND);
   }
   EXPECT_EQ(Count("SELECT count(*) FROM sync_runs"), 0);
-  {
-    pb::CompleteLoginRequest req;
-    pb::CompleteLoginResponse resp;
-    ClientContext ctx;
-    EXPECT_EQ(sync_->CompleteLogin(&ctx, req, &resp).error_code(), StatusCode::UNIMPLEMENTED);
-  }
 }
 
 }  // namespace
