@@ -23,6 +23,9 @@ void RegisterSyncConfig(common::ConfigParser& p, SyncSettings* s) {
   p.String("dingtalk_api_base", &s->dingtalk_api_base, "https://api.dingtalk.com",
            "base URL of DingTalk's new API (/v1.0)");
   p.Int("dingtalk_qps", &s->dingtalk_qps, 20, "DingTalk calls per second per app per API", {.min = 1, .max = 1000});
+  p.Int("dingtalk_process_qps", &s->dingtalk_process_qps, 400,
+        "DingTalk calls per second of this process (all apps and APIs; DingTalk bans an IP above 500/s)",
+        {.min = 1, .max = 10000});
   p.Bool("sync_scheduler", &s->sync_scheduler, true, "run scheduled full syncs of auto_sync identity sources");
   p.Int("sync_lease_seconds", &s->sync_lease_seconds, 30,
         "sync run lease; a run whose worker stopped renewing it is taken over after this long",

@@ -14,6 +14,7 @@ struct SyncSettings {
   std::string dingtalk_oapi_base;  // default https://oapi.dingtalk.com (the simulator URL in tests)
   std::string dingtalk_api_base;   // default https://api.dingtalk.com
   int64_t dingtalk_qps = 20;       // per app per API
+  int64_t dingtalk_process_qps = 400;  // all apps and APIs of this process together
   bool sync_scheduler = true;      // claim due auto_sync sources
   int64_t sync_lease_seconds = 30;
   int64_t sync_poll_ms = 1000;

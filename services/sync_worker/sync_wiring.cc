@@ -11,6 +11,7 @@ namespace sase::sync_worker {
 ClientFactory MakeClientFactory(const SyncSettings& settings, prometheus::Registry& registry, common::Clock& clock) {
   dingtalk::RateLimitConfig limits;
   limits.qps_per_api = static_cast<double>(settings.dingtalk_qps);
+  limits.process_qps = static_cast<double>(settings.dingtalk_process_qps);
   auto limiter = std::make_shared<dingtalk::RateLimiter>(limits, clock);
   return [settings, limiter, &registry, &clock](
              const SourceConfig& src) -> absl::StatusOr<std::shared_ptr<dingtalk::Client>> {

@@ -128,7 +128,8 @@ void SimServer::RegisterLoginRoutes() {
     if (CountAndInjectFault("/ddlogin.js", req, res, true)) return;
     std::optional<std::string> userid = LoginUserid();
     if (!userid) return ReplyScript(res, 503, "throw new Error('DingTalk simulator: no login user');\n");
-    ReplyScript(res, 200, DdLoginScript(IssueCode(*userid, /*free_login=*/false), opt_.app_key));
+    ReplyScript(res, 200, DdLoginScript(IssueCode(*userid, /*free_login=*/false), opt_.app_key,
+                                        req.get_param_value("auto") == "1"));
   });
 
   http_.Get("/dingtalk.open.js", [this](const Request& req, Response& res) {

@@ -31,6 +31,7 @@ constexpr char kDdLoginScript[] = R"JS(// Stand-in for DingTalk's ddlogin.js, ge
   'use strict';
   var SIM_AUTH_CODE = $CODE$;
   var SIM_CLIENT_ID = $CLIENT_ID$;
+  var SIM_AUTO_SCAN = $AUTO$;  // served with ?auto=1: "scan" at once (headless browser tests)
   function size(v) { return typeof v === 'number' ? v + 'px' : String(v); }
   window.DTFrameLogin = function (frameOpts, loginOpts, onSuccess, onError) {
     frameOpts = frameOpts || {};
@@ -64,6 +65,7 @@ constexpr char kDdLoginScript[] = R"JS(// Stand-in for DingTalk's ddlogin.js, ge
         onSuccess({redirectUrl: url, authCode: SIM_AUTH_CODE, state: loginOpts.state});
       }
     });
+    if (SIM_AUTO_SCAN) setTimeout(function () { button.click(); }, 0);
   };
 })();
 )JS";
@@ -218,8 +220,10 @@ std::string AuthorizeErrorPage(const AuthorizeProblem& problem) {
                       "</code> ", HtmlEscape(problem.reason), ".</p>\n</body></html>\n");
 }
 
-std::string DdLoginScript(std::string_view auth_code, std::string_view app_key) {
-  return absl::StrReplaceAll(kDdLoginScript, {{"$CODE$", JsString(auth_code)}, {"$CLIENT_ID$", JsString(app_key)}});
+std::string DdLoginScript(std::string_view auth_code, std::string_view app_key, bool auto_scan) {
+  return absl::StrReplaceAll(kDdLoginScript, {{"$CODE$", JsString(auth_code)},
+                                              {"$CLIENT_ID$", JsString(app_key)},
+                                              {"$AUTO$", auto_scan ? "true" : "false"}});
 }
 
 std::string JsapiScript(std::string_view free_login_code, std::string_view corp_id, bool in_app) {

@@ -44,8 +44,9 @@ std::string AuthorizePickerPage(std::string_view self_url, const std::vector<Pic
 // The 400 page of a refused authorize request.
 std::string AuthorizeErrorPage(const AuthorizeProblem& problem);
 
-// Body of GET /ddlogin.js: defines window.DTFrameLogin with code and app_key baked in.
-std::string DdLoginScript(std::string_view auth_code, std::string_view app_key);
+// Body of GET /ddlogin.js: defines window.DTFrameLogin with code and app_key baked in; auto_scan
+// (?auto=1) "scans" right after rendering, for headless browser tests.
+std::string DdLoginScript(std::string_view auth_code, std::string_view app_key, bool auto_scan = false);
 // Body of GET /dingtalk.open.js: defines window.dd with a free-login code and corp_id baked in.
 std::string JsapiScript(std::string_view free_login_code, std::string_view corp_id, bool in_app);
 
