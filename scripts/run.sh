@@ -88,8 +88,11 @@ start sync_worker "$bin/services/sync_worker/sync_worker" --pg_dsn="$dsn" \
   --dingtalk_oapi_base="$sim" --dingtalk_api_base="$sim"
 start directory "$bin/services/directory/directory" --pg_dsn="$dsn" \
   --listen_addr="127.0.0.1:$DIR_PORT" --metrics_addr="127.0.0.1:$DIR_METRICS"
+# Logon: the simulator plays DingTalk's authorize page and scripts; gRPC stays plaintext on loopback.
 start ingress "$bin/services/ingress/ingress" --listen_addr="127.0.0.1:$HTTP_PORT" \
-  --metrics_addr="127.0.0.1:$INGRESS_METRICS" --sync_worker_addr="127.0.0.1:$SYNC_PORT"
+  --metrics_addr="127.0.0.1:$INGRESS_METRICS" --sync_worker_addr="127.0.0.1:$SYNC_PORT" \
+  --public_base_url="http://localhost:$HTTP_PORT" --dingtalk_authorize_url="$sim/oauth2/auth" \
+  --dingtalk_qr_script_url="$sim/ddlogin.js" --dingtalk_jsapi_script_url="$sim/dingtalk.open.js"
 wait_port "$SYNC_PORT"
 wait_port "$DIR_PORT"
 wait_port "$HTTP_PORT"
@@ -98,7 +101,7 @@ cli="$bin/tools/sasectl/sasectl"
 # The identity source an admin would create in the console (secret from SASE_APP_SECRET).
 idp=$("$cli" --json idp create --name demo-dingtalk --description "Demo DingTalk (simulated)" \
   --corp-id dingdemocorp --app-key "$APP_KEY" --aes-key "$AES_KEY" --token "$SASE_CALLBACK_TOKEN" \
-  --cycle-hours 24 | sed -n 's/.*"idp_id": *"\([^"]*\)".*/\1/p')
+  --cycle-hours 24 --login-redirect-uri "$sim/demo/client" | sed -n 's/.*"idp_id": *"\([^"]*\)".*/\1/p')
 if [ -z "$idp" ]; then
   echo "could not create the demo identity source; see $state/sync_worker.log" >&2
   stop_all
@@ -114,6 +117,9 @@ start dingtalk_sim "$bin/tools/dingtalk_sim/dingtalk_sim" --listen="127.0.0.1:$S
 wait_port "$SIM_PORT"
 echo "syncing the demo organisation from the DingTalk simulator..." >&2
 "$cli" sync start --idp "$idp" --wait
+# The enterprise identifier employees type into the SASE client.
+"$cli" tenant set --enterprise-id demo-corp >/dev/null
+login_url="http://localhost:$HTTP_PORT/dingtalk/login/$idp?redirect_uri=$sim/demo/client"
 
 cat <<INFO
 
@@ -123,6 +129,13 @@ SASE DingTalk connector is running (logs in $state/):
   ingress         HTTP http://127.0.0.1:$HTTP_PORT/dingtalk/events/$idp   metrics http://127.0.0.1:$INGRESS_METRICS/metrics
   DingTalk (sim)  http://127.0.0.1:$SIM_PORT   (admin API under /admin/)
   PostgreSQL      $dsn
+
+Log on with DingTalk (the simulator's authorize page lets you pick a demo user):
+  $login_url
+  QR code:      http://localhost:$HTTP_PORT/dingtalk/login/$idp/qr?redirect_uri=$sim/demo/client
+  discovery:    http://localhost:$HTTP_PORT/dingtalk/login?enterprise=demo-corp
+  keys:         http://localhost:$HTTP_PORT/.well-known/jwks.json
+  from a shell: $cli login-test --idp $idp --userid <a userid from "user list"> --redirect-uri $sim/demo/client
 
 Identity source $idp (tenant "demo"). Try:
   $cli idp list

@@ -57,9 +57,12 @@ std::vector<FlagSpec> IdentitySourceEditFlags(bool update) {
       Value("cycle-hours", "N", update ? "sync cycle, 1-24" : "sync cycle, 1-24 (default 24)"),
       Value("scope", "IDS|all", "comma-separated root department ids, or 'all' for the whole organisation"),
       Repeatable(Value("map", "SOURCE=TARGET", "field mapping, repeatable (e.g. job_number=ext.badge)")),
+      Repeatable(Value("login-redirect-uri", "URI",
+                       "a client redirect a logon may end on (exact match; https, loopback http or a custom scheme)")),
   };
   if (update) {
     f.push_back(Bool("clear-maps", "remove every field mapping"));
+    f.push_back(Bool("clear-login-redirect-uris", "remove every logon redirect (the source can no longer log on)"));
     f.push_back(Bool("app-secret-env", "send the AppSecret from env SASE_APP_SECRET"));
     f.push_back(Value("expected-version", "N", "fail with ABORTED unless the stored version matches"));
   }
@@ -90,6 +93,11 @@ std::vector<CommandSpec> BuildCommands() {
       {"idp", "links", "ID", 1, 1, "URLs to paste into the DingTalk developer console", {}},
       {"idp", "test", "ID", 1, 1, "test connectivity to DingTalk", {}},
       {"idp", "fields", "[ID]", 0, 1, "fields a mapping may use (source and target)", {}},
+      {"tenant", "show", "", 0, 0, "show the tenant's settings (enterprise identifier)", {}},
+      {"tenant", "set", "", 0, 0, "change the tenant's settings",
+       {Required(Value("enterprise-id", "ID",
+                       "identifier employees type into the SASE client: 3-64 of [a-z0-9-], \"\" clears it")),
+        Value("expected-version", "N", "fail with ABORTED unless the stored version matches")}},
       {"field", "create", "NAME", 1, 1, "create an extended field",
        {Required(Value("display-name", "TEXT", "1-100 characters")),
         Value("type", "string|number|bool|timestamp", "default string")}},
@@ -116,6 +124,11 @@ std::vector<CommandSpec> BuildCommands() {
        Concat({idp_required, Value("parent", "N", "parent department (default: the root)"),
                Bool("subtree", "every descendant instead of the children only")},
               PageFlags())},
+      {"login-test", "", "", 0, 0,
+       "log on through the DingTalk simulator as a user and verify the assertion from the JWKS",
+       {idp_required, Required(Value("userid", "U", "DingTalk userid to log on as")),
+        Required(Value("redirect-uri", "URI", "a client redirect on the source's allow-list")),
+        Value("ingress", "URL", "ingress base URL (default http://127.0.0.1:8080)")}},
       {"watch", "", "", 0, 0, "print directory changes as they happen until Ctrl-C",
        {idp_optional, Value("after", "SEQ", "resume after this change seq"),
         Bool("from-now", "only changes committed from now on")}},

@@ -135,6 +135,8 @@ std::string RenderIdentitySource(const v1::IdentitySource& s) {
       {"sync_cycle_hours", absl::StrCat(s.sync_cycle_hours())},
       {"scope", scope},
       {"field_mappings", maps.empty() ? "-" : absl::StrJoin(maps, ", ")},
+      {"login_redirect_uris",
+       s.login_redirect_uris().empty() ? "- (cannot log on)" : absl::StrJoin(s.login_redirect_uris(), ", ")},
       {"deletion_guard", absl::StrCat("max ", g.max_departures() == 0 ? "default" : absl::StrCat(g.max_departures()),
                                       " departures, ",
                                       g.max_departure_percent() == 0 ? "default" : absl::StrCat(g.max_departure_percent()),
@@ -148,7 +150,16 @@ std::string RenderIdentitySource(const v1::IdentitySource& s) {
 std::string RenderIntegrationLinks(const v1::IntegrationLinks& l) {
   return RenderKeyValues({{"event request URL", l.event_request_url()},
                           {"application homepage", l.homepage_url()},
-                          {"callback URL", l.callback_url()}});
+                          {"callback URL", l.callback_url()},
+                          {"logon start", l.login_url() + "?redirect_uri=<client redirect>"},
+                          {"logon start (QR code)", l.qr_login_url() + "?redirect_uri=<client redirect>"}});
+}
+
+std::string RenderTenantSettings(const v1::TenantSettings& t) {
+  return RenderKeyValues({{"tenant", t.tenant_id()},
+                          {"enterprise_id", t.enterprise_id().empty() ? "- (no logon discovery)" : t.enterprise_id()},
+                          {"version", absl::StrCat(t.version())},
+                          {"updated", t.version() == 0 ? "-" : FormatTime(t.update_time())}});
 }
 
 std::string RenderConnectivity(const v1::TestConnectivityResponse& r) {

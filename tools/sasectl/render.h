@@ -9,6 +9,7 @@
 #include "sase/dingtalk/v1/directory.pb.h"
 #include "sase/dingtalk/v1/identity_source.pb.h"
 #include "sase/dingtalk/v1/sync.pb.h"
+#include "sase/dingtalk/v1/tenant.pb.h"
 
 namespace sase::sasectl {
 
@@ -34,6 +35,7 @@ std::string FormatTime(const google::protobuf::Timestamp& t);  // "2024-05-01T08
 std::string RenderIdentitySources(const std::vector<v1::IdentitySource>& sources);
 std::string RenderIdentitySource(const v1::IdentitySource& source);
 std::string RenderIntegrationLinks(const v1::IntegrationLinks& links);
+std::string RenderTenantSettings(const v1::TenantSettings& settings);
 std::string RenderConnectivity(const v1::TestConnectivityResponse& response);
 std::string RenderMappableFields(const v1::ListMappableFieldsResponse& response);
 std::string RenderExtendedFields(const std::vector<v1::ExtendedField>& fields);

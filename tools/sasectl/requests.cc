@@ -144,6 +144,13 @@ absl::Status ApplyIdentitySourceFlags(const Invocation& inv, bool update, const 
     }
     mask.push_back("field_mappings");
   }
+  if (inv.Has("login-redirect-uri") && inv.IsSet("clear-login-redirect-uris")) {
+    return UsageError("give either --login-redirect-uri or --clear-login-redirect-uris");
+  }
+  if (inv.Has("login-redirect-uri") || inv.IsSet("clear-login-redirect-uris")) {
+    for (const std::string& u : inv.GetAll("login-redirect-uri")) src.add_login_redirect_uris(u);
+    mask.push_back("login_redirect_uris");
+  }
   return absl::OkStatus();
 }
 

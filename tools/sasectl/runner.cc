@@ -16,6 +16,11 @@
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
+#include "sase/dingtalk/v1/tenant.grpc.pb.h"
+#include "sasectl/login_test.h"
+#include "sasectl/table.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "sasectl/errors.h"
 #include "sasectl/render.h"
 #include "sasectl/requests.h"
@@ -71,6 +76,10 @@ class Runner {
   v1::IdentitySourceService::Stub& Idp() {
     if (!idp_) idp_ = v1::IdentitySourceService::NewStub(SyncWorkerChannel());
     return *idp_;
+  }
+  v1::TenantService::Stub& Tenants() {
+    if (!tenants_) tenants_ = v1::TenantService::NewStub(SyncWorkerChannel());
+    return *tenants_;
   }
   v1::SyncService::Stub& Sync() {
     if (!sync_) sync_ = v1::SyncService::NewStub(SyncWorkerChannel());
@@ -135,6 +144,8 @@ class Runner {
   }
 
   int IdpCommand(const std::string& verb);
+  int TenantCommand(const std::string& verb);
+  int LoginTest();
   int FieldCommand(const std::string& verb);
   int UserCommand(const std::string& verb);
   int DeptCommand(const std::string& verb);
@@ -150,6 +161,7 @@ class Runner {
   std::shared_ptr<grpc::Channel> sync_worker_channel_;
   std::unique_ptr<v1::IdentitySourceService::Stub> idp_;
   std::unique_ptr<v1::SyncService::Stub> sync_;
+  std::unique_ptr<v1::TenantService::Stub> tenants_;
   std::unique_ptr<v1::DirectoryService::Stub> dir_;
 };
 
@@ -157,11 +169,13 @@ int Runner::Run() {
   const std::string& group = inv_.command->group;
   const std::string& verb = inv_.command->verb;
   if (group == "idp") return IdpCommand(verb);
+  if (group == "tenant") return TenantCommand(verb);
   if (group == "field") return FieldCommand(verb);
   if (group == "user") return UserCommand(verb);
   if (group == "dept") return DeptCommand(verb);
   if (group == "sync") return SyncCommand(verb);
   if (group == "watch") return Watch();
+  if (group == "login-test") return LoginTest();
   return Usage(absl::InvalidArgumentError("unknown command"));
 }
 
@@ -233,6 +247,60 @@ int Runner::IdpCommand(const std::string& verb) {
     return Print(resp, RenderMappableFields(resp));
   }
   return Usage(absl::InvalidArgumentError("unknown idp verb"));
+}
+
+int Runner::LoginTest() {
+  LoginTestOptions o;
+  o.ingress = inv_.Has("ingress") ? inv_.Get("ingress") : "http://127.0.0.1:8080";
+  o.idp_id = inv_.Get("idp");
+  o.userid = inv_.Get("userid");
+  o.redirect_uri = inv_.Get("redirect-uri");
+  o.timeout_seconds = inv_.global.timeout_seconds;
+  absl::StatusOr<LoginTestResult> r = RunLoginTest(o);
+  if (!r.ok()) {
+    err_ << FormatError(r.status().code(), std::string(r.status().message()), secrets_);
+    return ExitCodeFor(r.status().code());
+  }
+  if (inv_.global.json) {
+    out_ << nlohmann::json{{"header", r->header}, {"claims", r->claims}, {"kid", r->kid}, {"verified", true}}.dump(2)
+         << "\n";
+    return kExitOk;
+  }
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& [k, v] : r->claims.items()) {
+    std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+    if ((k == "iat" || k == "exp") && v.is_number_integer()) {
+      text = absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(v.get<int64_t>()), absl::UTCTimeZone());
+    }
+    rows.emplace_back(k, text);
+  }
+  out_ << "logged on: assertion of " << r->assertion_length << " characters (" << r->assertion_prefix << "...)\n"
+       << "header: " << r->header.dump() << "\n"
+       << RenderKeyValues(rows) << "signature: verified with kid " << r->kid << " from /.well-known/jwks.json\n";
+  return kExitOk;
+}
+
+int Runner::TenantCommand(const std::string& verb) {
+  v1::TenantSettings resp;
+  if (verb == "show") {
+    v1::GetTenantSettingsRequest req;
+    req.set_tenant_id(inv_.global.tenant);
+    if (grpc::Status s = Tenants().GetTenantSettings(Ctx().get(), req, &resp); !s.ok()) return Fail(s);
+    return Print(resp, RenderTenantSettings(resp));
+  }
+  if (verb == "set") {
+    v1::UpdateTenantSettingsRequest req;
+    req.mutable_settings()->set_tenant_id(inv_.global.tenant);
+    req.mutable_settings()->set_enterprise_id(inv_.Get("enterprise-id"));
+    if (inv_.Has("expected-version")) {
+      absl::StatusOr<int64_t> v = ParseInt64Flag("expected-version", inv_.Get("expected-version"));
+      if (!v.ok()) return Usage(v.status());
+      req.set_expected_version(*v);
+    }
+    if (grpc::Status s = Tenants().UpdateTenantSettings(Ctx().get(), req, &resp); !s.ok()) return Fail(s);
+    return Print(resp, RenderTenantSettings(resp));
+  }
+  return Usage(absl::InvalidArgumentError("unknown tenant verb"));
 }
 
 int Runner::FieldCommand(const std::string& verb) {
