@@ -58,6 +58,10 @@ echo "initial sync of $USERS users..." >&2
 cli sync start --idp "$idp" --wait >&2
 users=$(psql "$dsn" -Atc "SELECT string_agg(dingtalk_userid, ',') FROM (SELECT dingtalk_userid FROM users WHERE status = 1 AND active LIMIT 500) u")
 curl -s -X POST "$sim/admin/faults" -d "{\"latency_ms\":$LATENCY_MS}" >/dev/null
+for _ in $(seq 1 100); do  # ingress ready: its sync_worker channel is up
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/readyz")" = 200 ] && break
+  sleep 0.1
+done
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else print a[int((NR+1)/2)]}'; }
 field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }

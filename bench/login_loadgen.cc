@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,12 +36,15 @@ size_t OnHeader(char* p, size_t size, size_t n, void* out) {
 }
 
 // GET without following redirects; returns the status and the raw Location.
-long Get(CURL* c, const std::string& url, std::string* location) {
+long Get(CURL* c, const std::string url, std::string* location) {  // url by value: it may be *location
   location->clear();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HEADERDATA, location);
   long status = 0;
-  if (curl_easy_perform(c) != CURLE_OK) return -1;
+  if (CURLcode rc = curl_easy_perform(c); rc != CURLE_OK) {
+    *location = curl_easy_strerror(rc);
+    return -1;
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   return status;
 }
@@ -69,6 +73,12 @@ int main(int argc, char** argv) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(duration_s);
   std::atomic<int64_t> ok{0}, errors{0};
   std::mutex mu;
+  std::map<std::string, int64_t> failures;  // "step:status" -> count (guarded by mu)
+  auto fail = [&](const char* step, long status) {
+    ++errors;
+    std::lock_guard<std::mutex> lock(mu);
+    ++failures[std::string(step) + ":" + std::to_string(status)];
+  };
   std::vector<double> latencies_ms;
   std::vector<std::thread> threads;
   for (int64_t t = 0; t < concurrency; ++t) {
@@ -82,12 +92,18 @@ int main(int argc, char** argv) {
       std::string loc;
       while (std::chrono::steady_clock::now() < deadline) {
         const std::string& user = users[n++ % users.size()];
-        if (Get(c, start_url, &loc) != 302 || loc.empty()) { ++errors; continue; }
-        if (Get(c, loc + "&sim_userid=" + user, &loc) != 302 || loc.empty()) { ++errors; continue; }
+        if (long st = Get(c, start_url, &loc); st != 302 || loc.empty()) { fail("start", st); continue; }
+        if (long st = Get(c, loc + "&sim_userid=" + user, &loc); st != 302 || loc.empty()) {
+          fail("authorize", st);
+          continue;
+        }
         const auto t0 = std::chrono::steady_clock::now();
         const long st = Get(c, loc, &loc);
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        if (st != 302 || loc.find("#assertion=") == std::string::npos) { ++errors; continue; }
+        if (st != 302 || loc.find("#assertion=") == std::string::npos) {
+          fail(st == -1 ? ("callback " + loc).c_str() : "callback", st);
+          continue;
+        }
         ++ok;
         mine.push_back(ms);
       }
@@ -101,7 +117,8 @@ int main(int argc, char** argv) {
   const double p50 = sase::bench::Percentile(latencies_ms, 0.5);
   const double p99 = sase::bench::Percentile(latencies_ms, 0.99);
   std::cout << nlohmann::json{{"logons_per_s", rate}, {"p50_ms", p50},       {"p99_ms", p99},
-                              {"ok", ok.load()},      {"errors", errors.load()}, {"concurrency", concurrency}}
+                              {"ok", ok.load()},      {"errors", errors.load()}, {"concurrency", concurrency},
+                              {"failures", failures}}
                    .dump()
             << std::endl;
   return 0;

@@ -119,6 +119,9 @@ class GrpcLoginBackend final : public LoginBackend {
   absl::StatusOr<Resp> Call(Fn&& fn) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+    // A person is waiting: ride out a reconnect to sync_worker within the deadline instead of
+    // failing at once while the channel is between connection attempts.
+    ctx.set_wait_for_ready(true);
     Resp resp;
     grpc::Status st = fn(&ctx, &resp);
     if (!st.ok()) return common::FromGrpcStatus(st);
