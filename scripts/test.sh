@@ -15,7 +15,14 @@ if [ -z "$port" ]; then
   port=55432
   while port_taken "$port"; do port=$((port + 1)); done
 fi
-dsn=$("$root/scripts/pg.sh" start "$pgdir" "$port")
+# Another run may bind the port between the check and PostgreSQL's start: then move on.
+for attempt in 1 2 3 4 5; do
+  if dsn=$("$root/scripts/pg.sh" start "$pgdir" "$port"); then break; fi
+  if [ -n "${SASE_TEST_PG_PORT:-}" ] || [ "$attempt" = 5 ]; then exit 1; fi
+  echo "test.sh: port $port was taken meanwhile; trying the next free one" >&2
+  port=$((port + 1))
+  while port_taken "$port"; do port=$((port + 1)); done
+done
 trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
 export SASE_TEST_PG_DSN="$dsn"
 cd "$BUILD_DIR"
