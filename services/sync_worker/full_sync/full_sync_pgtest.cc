@@ -747,7 +747,9 @@ TEST_F(FullSyncTest, CleanStopReleasesTheLeaseForAnImmediateTakeover) {
   StartSim();
   StartServices();
   const std::string idp = CreateSource();
-  SimPost("/admin/faults", {{"latency_ms", 25}});
+  // Slow enough that the run cannot finish between seeing it fetch and stopping the engine, even
+  // on a loaded machine (at 25 ms it once did, under ctest -j4 beside a benchmark).
+  SimPost("/admin/faults", {{"latency_ms", 200}});
   pb::SyncRun started;
   ASSERT_TRUE(StartSync(idp, &started).ok());
   for (int i = 0; i < 400; ++i) {
