@@ -1,5 +1,9 @@
 #include "common/web.h"
 
+#include <curl/curl.h>
+
+#include <memory>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -69,6 +73,37 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& p
     if (!out.empty()) out += '&';
     absl::StrAppend(&out, UrlEncode(name), "=", UrlEncode(value));
   }
+  return out;
+}
+
+namespace {
+
+struct CurlUrlFree {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+
+std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
+  char* v = nullptr;
+  if (curl_url_get(u, part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
+  std::string out(v);
+  curl_free(v);
+  return out;
+}
+
+}  // namespace
+
+std::optional<UrlParts> ParseUrl(const std::string& url, bool any_scheme) {
+  std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
+  if (u == nullptr ||
+      curl_url_set(u.get(), CURLUPART_URL, url.c_str(), any_scheme ? CURLU_NON_SUPPORT_SCHEME : 0) != CURLUE_OK) {
+    return std::nullopt;
+  }
+  UrlParts out;
+  out.scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME).value_or(""));
+  out.host = UrlPart(u.get(), CURLUPART_HOST).value_or("");
+  out.port = UrlPart(u.get(), CURLUPART_PORT);
+  out.has_fragment = UrlPart(u.get(), CURLUPART_FRAGMENT).has_value();
+  out.has_user_info = UrlPart(u.get(), CURLUPART_USER).has_value() || UrlPart(u.get(), CURLUPART_PASSWORD).has_value();
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Text for the web: escaping into HTML and JavaScript, and building URLs. Shared by ingress's
 // logon pages and the DingTalk simulator's.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,5 +22,17 @@ std::string JsString(std::string_view s);
 std::string AppendQuery(std::string_view url, const std::vector<std::pair<std::string, std::string>>& params);
 // application/x-www-form-urlencoded pairs ("a=1&b=2"), each name and value URL-encoded.
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& params);
+
+// The parts of an absolute URL as libcurl's URL API parses it (never a parser of our own); nullopt
+// when it is not an absolute URL. any_scheme: accept schemes libcurl does not speak (the
+// private-use schemes of native apps); otherwise only those it does (http, https, ...).
+struct UrlParts {
+  std::string scheme;               // lower case
+  std::string host;                 // "" when absent
+  std::optional<std::string> port;  // only when the URL names one
+  bool has_fragment = false;
+  bool has_user_info = false;       // a user or a password
+};
+std::optional<UrlParts> ParseUrl(const std::string& url, bool any_scheme);
 
 }  // namespace sase::common

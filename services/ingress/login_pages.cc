@@ -1,7 +1,5 @@
 #include "ingress/login_pages.h"
 
-#include <curl/curl.h>
-
 #include <memory>
 #include <optional>
 
@@ -53,18 +51,6 @@ const Reason* Find(const std::string& code) {
   return nullptr;
 }
 
-struct CurlUrlFree {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-
-std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
-  char* v = nullptr;
-  if (curl_url_get(u, part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
-  std::string out(v);
-  curl_free(v);
-  return out;
-}
-
 std::string Head(const std::string& title, const std::string& nonce) {
   return absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -94,13 +80,9 @@ std::string MessageForLoginReason(const std::string& reason) {
 }
 
 std::string OriginOf(const std::string& url) {
-  std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
-  if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
-  std::optional<std::string> scheme = UrlPart(u.get(), CURLUPART_SCHEME);
-  std::optional<std::string> host = UrlPart(u.get(), CURLUPART_HOST);
-  if (!scheme || !host || host->empty()) return "";
-  std::optional<std::string> port = UrlPart(u.get(), CURLUPART_PORT);
-  return absl::StrCat(*scheme, "://", *host, port ? absl::StrCat(":", *port) : "");
+  std::optional<common::UrlParts> u = common::ParseUrl(url, /*any_scheme=*/false);
+  if (!u || u->scheme.empty() || u->host.empty()) return "";
+  return absl::StrCat(u->scheme, "://", u->host, u->port ? absl::StrCat(":", *u->port) : "");
 }
 
 Page DiscoveryPage(const std::string& enterprise, const std::vector<DiscoveryEntry>& entries) {

@@ -1,7 +1,5 @@
 #include "sync_worker/admin/rules.h"
 
-#include <curl/curl.h>
-
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -9,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/web.h"
 
 namespace sase::sync_worker {
 namespace {
@@ -207,19 +206,6 @@ absl::Status ValidateDeletionGuard(int64_t max_departures, double max_departure_
 
 namespace {
 
-struct CurlUrlFree {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-
-// One part of a parsed URL, nullopt when absent.
-std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
-  char* v = nullptr;
-  if (curl_url_get(u, part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
-  std::string out(v);
-  curl_free(v);
-  return out;
-}
-
 absl::Status ValidateRedirectUri(const std::string& uri, size_t index) {
   const std::string field = absl::StrCat("login_redirect_uris[", index, "]");
   if (uri.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
@@ -229,27 +215,20 @@ absl::Status ValidateRedirectUri(const std::string& uri, size_t index) {
       return absl::InvalidArgumentError(absl::StrCat(field, ": only printable ASCII without spaces is allowed"));
     }
   }
-  std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
-  if (u == nullptr) return absl::InternalError("out of memory parsing a URL");
   // Any scheme (custom schemes are the point); no guessing of a missing one.
-  if (curl_url_set(u.get(), CURLUPART_URL, uri.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": not an absolute URI"));
-  }
-  const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME).value_or(""));
-  if (UrlPart(u.get(), CURLUPART_FRAGMENT).has_value() || uri.find('#') != std::string::npos) {
+  std::optional<common::UrlParts> url = common::ParseUrl(uri, /*any_scheme=*/true);
+  if (!url.has_value()) return absl::InvalidArgumentError(absl::StrCat(field, ": not an absolute URI"));
+  const std::string& scheme = url->scheme;
+  if (url->has_fragment || uri.find('#') != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must not carry a fragment (the assertion goes there)"));
   }
-  if (UrlPart(u.get(), CURLUPART_USER).has_value() || UrlPart(u.get(), CURLUPART_PASSWORD).has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must not carry user info"));
-  }
+  if (url->has_user_info) return absl::InvalidArgumentError(absl::StrCat(field, ": must not carry user info"));
   if (scheme == "https") {
-    if (UrlPart(u.get(), CURLUPART_HOST).value_or("").empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": https URL without a host"));
-    }
+    if (url->host.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": https URL without a host"));
     return absl::OkStatus();
   }
   if (scheme == "http") {
-    const std::string host = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_HOST).value_or(""));
+    const std::string host = absl::AsciiStrToLower(url->host);
     if (host == "127.0.0.1" || host == "[::1]" || host == "localhost") return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(field, ": http is allowed on loopback hosts only; use https"));
   }
