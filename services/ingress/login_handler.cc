@@ -3,6 +3,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <optional>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
@@ -220,10 +222,9 @@ HttpReply LoginHandler::Discovery(const HttpRequest& req) {
   return Html(200, DiscoveryPage(absl::AsciiStrToLower(enterprise), entries));
 }
 
-HttpReply LoginHandler::Start(const HttpRequest& req, const std::string& idp_id, bool qr) {
-  const std::string route = qr ? "qr" : "start";
-  const bool json = AsksJson(req);
-  if (!common::IsUuid(idp_id)) return Refuse(route, "idp_unknown", json, "malformed identity source id");
+std::optional<HttpReply> LoginHandler::EnabledSource(const std::string& route, const std::string& idp_id, bool json,
+                                                     pb::LoginOption* out) {
+  if (!common::IsUuid(idp_id)) return Refuse(route, "idp_unknown", json, "missing or malformed identity source id");
   pb::GetLoginOptionsRequest q;
   q.set_idp_id(common::CanonicalUuid(idp_id));
   absl::StatusOr<pb::GetLoginOptionsResponse> options = backend_.GetLoginOptions(q);
@@ -231,8 +232,16 @@ HttpReply LoginHandler::Start(const HttpRequest& req, const std::string& idp_id,
   if (!options.ok() || options->options_size() != 1) {
     return Refuse(route, "login_unavailable", json, std::string(options.status().message()));
   }
-  const pb::LoginOption& o = options->options(0);
-  if (o.status() != pb::ENABLED) return Refuse(route, "idp_closed", json);
+  *out = options->options(0);
+  if (out->status() != pb::ENABLED) return Refuse(route, "idp_closed", json);
+  return std::nullopt;
+}
+
+HttpReply LoginHandler::Start(const HttpRequest& req, const std::string& idp_id, bool qr) {
+  const std::string route = qr ? "qr" : "start";
+  const bool json = AsksJson(req);
+  pb::LoginOption o;
+  if (std::optional<HttpReply> refused = EnabledSource(route, idp_id, json, &o)) return *std::move(refused);
   const std::string redirect = Param(req, "redirect_uri");
   if (redirect.empty()) return Refuse(route, "redirect_uri_required", json);
   if (std::find(o.redirect_uris().begin(), o.redirect_uris().end(), redirect) == o.redirect_uris().end()) {
@@ -293,17 +302,10 @@ HttpReply LoginHandler::Callback(const HttpRequest& req) {
 
 HttpReply LoginHandler::Homepage(const HttpRequest& req) {
   const bool json = AsksJson(req);
-  const std::string idp_id = Param(req, "idp_id");
-  if (!common::IsUuid(idp_id)) return Refuse("homepage", "idp_unknown", json, "missing or malformed idp_id");
-  pb::GetLoginOptionsRequest q;
-  q.set_idp_id(common::CanonicalUuid(idp_id));
-  absl::StatusOr<pb::GetLoginOptionsResponse> options = backend_.GetLoginOptions(q);
-  if (absl::IsNotFound(options.status())) return Refuse("homepage", "idp_unknown", json);
-  if (!options.ok() || options->options_size() != 1) {
-    return Refuse("homepage", "login_unavailable", json, std::string(options.status().message()));
+  pb::LoginOption o;
+  if (std::optional<HttpReply> refused = EnabledSource("homepage", Param(req, "idp_id"), json, &o)) {
+    return *std::move(refused);
   }
-  const pb::LoginOption& o = options->options(0);
-  if (o.status() != pb::ENABLED) return Refuse("homepage", "idp_closed", json);
   // Inside DingTalk there is no client to name a redirect: the source's first allowed one, unless
   // the homepage URL names another allowed one.
   std::string redirect = Param(req, "redirect_uri");

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -70,6 +71,10 @@ class LoginHandler {
   void Dispatch(const std::string& route, HttpRequest req, HttpResponder respond);
   HttpReply Serve(const std::string& route, const HttpRequest& req);
   HttpReply Discovery(const HttpRequest& req);
+  // The ENABLED source a logon starts with (into *out), or the refusal to answer: idp_unknown,
+  // idp_closed, login_unavailable.
+  std::optional<HttpReply> EnabledSource(const std::string& route, const std::string& idp_id, bool json,
+                                         ::sase::dingtalk::v1::LoginOption* out);
   HttpReply Start(const HttpRequest& req, const std::string& idp_id, bool qr);
   HttpReply Callback(const HttpRequest& req);
   HttpReply Homepage(const HttpRequest& req);
