@@ -81,6 +81,15 @@ std::vector<FlagSpec> Concat(std::vector<FlagSpec> a, const V&... rest) {
   return a;
 }
 
+std::vector<FlagSpec> LoginTestFlags(const FlagSpec& idp) {
+  return {idp,
+          Required(Value("userid", "U", "DingTalk userid to log on as (a user of the simulated organisation)")),
+          Required(Value("redirect-uri", "URI", "a client redirect on the source's --login-redirect-uri list")),
+          Value("ingress", "URL", absl::StrCat("ingress base URL (default ", kDefaultIngressUrl, ")")),
+          Value("sim", "URL", absl::StrCat("DingTalk simulator base URL, in_app flow (default ", kDefaultSimUrl, ")")),
+          Value("flow", "oauth|in_app", "browser OAuth (default) or free login inside DingTalk")};
+}
+
 std::vector<CommandSpec> BuildCommands() {
   const FlagSpec idp_required = Required(Value("idp", "ID", "identity source id"));
   const FlagSpec idp_optional = Value("idp", "ID", "only this identity source");
@@ -124,11 +133,8 @@ std::vector<CommandSpec> BuildCommands() {
        Concat({idp_required, Value("parent", "N", "parent department (default: the root)"),
                Bool("subtree", "every descendant instead of the children only")},
               PageFlags())},
-      {"login-test", "", "", 0, 0,
-       "log on through the DingTalk simulator as a user and verify the assertion from the JWKS",
-       {idp_required, Required(Value("userid", "U", "DingTalk userid to log on as")),
-        Required(Value("redirect-uri", "URI", "a client redirect on the source's allow-list")),
-        Value("ingress", "URL", "ingress base URL (default http://127.0.0.1:8080)")}},
+      {"login-test", "", "", 0, 0, "log on through the DingTalk simulator as a user and verify the assertion",
+       LoginTestFlags(idp_required)},
       {"watch", "", "", 0, 0, "print directory changes as they happen until Ctrl-C",
        {idp_optional, Value("after", "SEQ", "resume after this change seq"),
         Bool("from-now", "only changes committed from now on")}},

@@ -23,6 +23,9 @@ inline constexpr char kDefaultSyncWorkerAddr[] = "127.0.0.1:50061";
 inline constexpr char kDefaultDirectoryAddr[] = "127.0.0.1:50062";
 inline constexpr char kDefaultTenant[] = "demo";
 inline constexpr double kDefaultTimeoutSeconds = 10;
+// login-test: scripts/run.sh's ingress (SASE_RUN_HTTP_PORT) and simulator (SASE_RUN_SIM_PORT).
+inline constexpr char kDefaultIngressUrl[] = "http://127.0.0.1:8080";
+inline constexpr char kDefaultSimUrl[] = "http://127.0.0.1:18090";
 
 struct FlagSpec {
   std::string name;  // without "--"

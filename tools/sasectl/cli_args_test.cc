@@ -142,5 +142,48 @@ TEST(SasectlCliArgsTest, Help) {
   EXPECT_THAT(word->help, HasSubstr("--wait"));
 }
 
+TEST(SasectlCliArgsTest, TenantAndLoginTestCommands) {
+  auto set = Parse({"--tenant", "acme", "tenant", "set", "--enterprise-id", "acme-corp"});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->command->Path(), "tenant set");
+  EXPECT_EQ(set->global.tenant, "acme");
+  EXPECT_EQ(set->Get("enterprise-id"), "acme-corp");
+  EXPECT_FALSE(Parse({"tenant", "set"}).ok());  // --enterprise-id is required ("" clears)
+  EXPECT_TRUE(Parse({"tenant", "set", "--enterprise-id", ""}).ok());
+  EXPECT_TRUE(Parse({"tenant", "show"}).ok());
+
+  auto login = Parse({"login-test", "--idp", "i", "--userid", "u", "--redirect-uri", "app://cb", "--flow", "in_app",
+                      "--sim", "http://127.0.0.1:1"});
+  ASSERT_TRUE(login.ok()) << login.status();
+  EXPECT_EQ(login->command->Path(), "login-test");
+  EXPECT_EQ(login->Get("flow"), "in_app");
+  auto missing = Parse({"login-test", "--idp", "i", "--userid", "u"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("--redirect-uri"));
+
+  auto idp = Parse({"idp", "create", "--login-redirect-uri", "a://1", "--login-redirect-uri", "https://b/2"});
+  ASSERT_TRUE(idp.ok()) << idp.status();
+  EXPECT_THAT(idp->GetAll("login-redirect-uri"), ElementsAre("a://1", "https://b/2"));
+  EXPECT_FALSE(Parse({"idp", "create", "--clear-login-redirect-uris"}).ok());  // update only
+  EXPECT_TRUE(Parse({"idp", "update", "X", "--clear-login-redirect-uris"}).ok());
+}
+
+TEST(SasectlCliArgsTest, HelpListsTheNewCommands) {
+  auto top = Parse({"--help"});
+  ASSERT_TRUE(top.ok());
+  EXPECT_THAT(top->help, HasSubstr("  tenant show"));
+  EXPECT_THAT(top->help, HasSubstr("  tenant set"));
+  EXPECT_THAT(top->help, HasSubstr("  login-test"));
+  auto login = Parse({"login-test", "--help"});
+  ASSERT_TRUE(login.ok());
+  EXPECT_THAT(login->help, HasSubstr("--flow oauth|in_app"));
+  EXPECT_THAT(login->help, HasSubstr("default http://127.0.0.1:8080"));
+  EXPECT_THAT(login->help, HasSubstr("default http://127.0.0.1:18090"));
+  auto update = Parse({"help", "idp", "update"});
+  ASSERT_TRUE(update.ok());
+  EXPECT_THAT(update->help, HasSubstr("--login-redirect-uri URI"));
+  EXPECT_THAT(update->help, HasSubstr("--clear-login-redirect-uris"));
+}
+
 }  // namespace
 }  // namespace sase::sasectl

@@ -1,180 +1,363 @@
 #include "sasectl/login_test.h"
 
 #include <cjose/cjose.h>
-#include <curl/curl.h>
 
-#include <map>
+#include <algorithm>
+#include <iterator>
 #include <memory>
+#include <optional>
+#include <regex>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "sasectl/table.h"
 
 namespace sase::sasectl {
 namespace {
 
-struct Response {
-  long status = 0;
-  std::string body;
-  std::string location;
+using nlohmann::json;
+
+constexpr int64_t kIatLeewaySeconds = 60;
+constexpr size_t kPrefixChars = 12;
+
+struct JwkDeleter {
+  void operator()(cjose_jwk_t* k) const { cjose_jwk_release(k); }
+};
+struct JwsDeleter {
+  void operator()(cjose_jws_t* j) const { cjose_jws_release(j); }
 };
 
-size_t OnBody(char* p, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
+std::string CjoseMessage(const cjose_err& err) {
+  return err.message != nullptr ? std::string(err.message) : std::string("unknown error");
 }
-size_t OnHeader(char* p, size_t size, size_t n, void* out) {
-  std::string line(p, size * n);
-  if (line.size() > 9 && (line.compare(0, 9, "Location:") == 0 || line.compare(0, 9, "location:") == 0)) {
-    std::string v = line.substr(9);
-    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.pop_back();
-    *static_cast<std::string*>(out) = v;
+
+// The string member `key`; "" when absent or not a string (never throws).
+std::string StringMember(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::optional<int64_t> IntMember(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+absl::Status UsageError(const std::string& message) { return absl::InvalidArgumentError(message); }
+
+absl::StatusOr<std::string> BaseUrlFlag(const Invocation& inv, const std::string& flag, const char* fallback) {
+  std::string url = inv.Has(flag) ? inv.Get(flag) : fallback;
+  if (!absl::StartsWith(url, "http://") && !absl::StartsWith(url, "https://")) {
+    return UsageError(absl::StrCat("--", flag, " takes an http:// or https:// URL, not \"", url, "\""));
   }
-  return size * n;
+  while (absl::EndsWith(url, "/")) url.pop_back();
+  return url;
 }
 
-absl::StatusOr<Response> Get(const std::string& url, double timeout_s) {
-  Response r;
-  std::unique_ptr<CURL, void (*)(CURL*)> c(curl_easy_init(), curl_easy_cleanup);
-  if (!c) return absl::InternalError("curl_easy_init failed");
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c.get(), CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c.get(), CURLOPT_HEADERDATA, &r.location);
-  curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_s * 1000));
-  CURLcode rc = curl_easy_perform(c.get());
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) {
-    // The URL without its query: it may carry a code or a state.
-    return absl::UnavailableError(absl::StrCat(url.substr(0, url.find('?')), ": ", curl_easy_strerror(rc)));
+absl::StatusOr<LoginFlow> ParseFlow(const std::string& value) {
+  if (value.empty() || value == "oauth") return LoginFlow::kOAuth;
+  if (value == "in_app") return LoginFlow::kInApp;
+  return UsageError(absl::StrCat("--flow takes oauth or in_app, not \"", value, "\""));
+}
+
+absl::StatusCode CodeForHttp(long status) {
+  switch (status) {
+    case 400:
+      return absl::StatusCode::kInvalidArgument;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kNotFound;
+    case 429:
+    case 503:
+      return absl::StatusCode::kUnavailable;
+    default:
+      return absl::StatusCode::kFailedPrecondition;
   }
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &r.status);
-  return r;
 }
 
-// A 4xx/5xx from ingress names its reason code in JSON.
-absl::Status Refused(const Response& r, const std::string& step) {
-  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_object() && j.contains("error")) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("login refused: ", j.value("error", ""), " (", j.value("message", ""), ")"));
+std::string HtmlUnescape(const std::string& s) {
+  return absl::StrReplaceAll(s, {{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}});
+}
+
+// The text of the element with this id (ingress's refusal page: id="reason", id="message").
+std::string HtmlElementText(const std::string& page, const std::string& id) {
+  std::smatch m;
+  const std::regex re(absl::StrCat("id=\"", id, "\">([^<]*)<"));
+  return std::regex_search(page, m, re) ? HtmlUnescape(m[1].str()) : "";
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  return absl::ascii_tolower(static_cast<unsigned char>(c)) - 'a' + 10;
+}
+
+std::string FormDecode(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
   }
-  return absl::FailedPreconditionError(absl::StrCat(step, ": unexpected HTTP ", r.status));
+  return out;
 }
 
-std::string Unescape(const std::string& s) {
-  std::string plus = s;
-  for (char& ch : plus) ch = ch == '+' ? ' ' : ch;
-  int n = 0;
-  char* out = curl_easy_unescape(nullptr, plus.c_str(), static_cast<int>(plus.size()), &n);
-  std::string r(out, static_cast<size_t>(n));
-  curl_free(out);
-  return r;
+// The JSON string literal starting at `open` (a '"'), escapes included; "" when unterminated.
+std::string StringLiteralAt(const std::string& text, size_t open) {
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      return text.substr(open, i - open + 1);
+    }
+  }
+  return "";
 }
 
-std::string Escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string r(e);
-  curl_free(e);
-  return r;
-}
-
-absl::StatusOr<nlohmann::json> DecodePart(const std::string& part, const char* what) {
+absl::StatusOr<json> DecodeJsonPart(const std::string& part, const char* what) {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(part, &raw)) return absl::InvalidArgumentError(absl::StrCat("assertion ", what, ": not base64url"));
-  nlohmann::json j = nlohmann::json::parse(raw, nullptr, false);
+  if (part.empty() || !absl::WebSafeBase64Unescape(part, &raw)) {
+    return absl::InvalidArgumentError(absl::StrCat("assertion ", what, ": not base64url"));
+  }
+  json j = json::parse(raw, nullptr, false);
   if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat("assertion ", what, ": not a JSON object"));
   return j;
 }
 
-}  // namespace
-
-nlohmann::json ParseFragment(const std::string& url) {
-  nlohmann::json out = nlohmann::json::object();
-  const size_t hash = url.find('#');
-  if (hash == std::string::npos) return out;
-  for (absl::string_view kv : absl::StrSplit(url.substr(hash + 1), '&', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    out[Unescape(p.first)] = Unescape(p.second);
-  }
-  return out;
-}
-
-absl::StatusOr<LoginTestResult> VerifyAssertion(const std::string& assertion, const std::string& jwks_json) {
-  std::vector<std::string> parts = absl::StrSplit(assertion, '.');
-  if (parts.size() != 3) return absl::InvalidArgumentError("assertion: not a compact JWS");
-  LoginTestResult out;
-  absl::StatusOr<nlohmann::json> header = DecodePart(parts[0], "header");
-  if (!header.ok()) return header.status();
-  absl::StatusOr<nlohmann::json> claims = DecodePart(parts[1], "claims");
-  if (!claims.ok()) return claims.status();
-  out.header = *header;
-  out.claims = *claims;
-  if (out.header.value("alg", "") != "ES256") return absl::InvalidArgumentError("assertion: alg is not ES256");
-  out.kid = out.header.value("kid", "");
-  nlohmann::json jwks = nlohmann::json::parse(jwks_json, nullptr, false);
+// The JSON of the JWKS key whose kid is `kid` (an EC P-256 key).
+absl::StatusOr<std::string> FindJwk(const std::string& jwks_json, const std::string& kid) {
+  json jwks = json::parse(jwks_json, nullptr, false);
   if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
     return absl::InvalidArgumentError("JWKS: no \"keys\" array");
   }
-  const nlohmann::json* key = nullptr;
-  for (const nlohmann::json& k : jwks["keys"]) {
-    if (k.is_object() && k.value("kid", "") == out.kid) key = &k;
+  for (const json& key : jwks["keys"]) {
+    if (StringMember(key, "kid") != kid) continue;
+    if (StringMember(key, "kty") != "EC" || StringMember(key, "crv") != "P-256") {
+      return absl::InvalidArgumentError(absl::StrCat("JWKS key ", kid, " is not an EC P-256 key"));
+    }
+    return Dump(key);
   }
-  if (key == nullptr) return absl::NotFoundError(absl::StrCat("JWKS: no key ", out.kid));
-  const std::string key_json = key->dump();
-  cjose_err err;
-  std::unique_ptr<cjose_jwk_t, void (*)(cjose_jwk_t*)> jwk(cjose_jwk_import(key_json.c_str(), key_json.size(), &err),
-                                                           [](cjose_jwk_t* k) { cjose_jwk_release(k); });
-  if (!jwk) return absl::InvalidArgumentError(absl::StrCat("JWKS key: ", err.message));
-  std::unique_ptr<cjose_jws_t, void (*)(cjose_jws_t*)> jws(cjose_jws_import(assertion.c_str(), assertion.size(), &err),
-                                                           cjose_jws_release);
-  if (!jws) return absl::InvalidArgumentError(absl::StrCat("assertion: ", err.message));
+  return absl::NotFoundError(absl::StrCat("JWKS has no key with kid ", kid));
+}
+
+// Verifies the signature with libcjose; returns the verified payload.
+absl::StatusOr<std::string> VerifySignature(const std::string& assertion, const std::string& key_json) {
+  cjose_err err{};
+  std::unique_ptr<cjose_jwk_t, JwkDeleter> jwk(cjose_jwk_import(key_json.c_str(), key_json.size(), &err));
+  if (!jwk) return absl::InvalidArgumentError(absl::StrCat("JWKS key: ", CjoseMessage(err)));
+  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(cjose_jws_import(assertion.c_str(), assertion.size(), &err));
+  if (!jws) return absl::InvalidArgumentError(absl::StrCat("assertion: ", CjoseMessage(err)));
   if (!cjose_jws_verify(jws.get(), jwk.get(), &err)) {
     return absl::PermissionDeniedError("assertion: the signature does not verify");
   }
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
-  if (out.claims.value("exp", int64_t{0}) <= now) return absl::PermissionDeniedError("assertion: expired");
-  if (out.claims.value("iat", now) > now + 60) return absl::PermissionDeniedError("assertion: issued in the future");
-  out.assertion_length = assertion.size();
-  out.assertion_prefix = assertion.substr(0, 12);
+  uint8_t* plaintext = nullptr;
+  size_t len = 0;
+  if (!cjose_jws_get_plaintext(jws.get(), &plaintext, &len, &err) || plaintext == nullptr) {
+    return absl::InternalError(absl::StrCat("assertion payload: ", CjoseMessage(err)));
+  }
+  return std::string(reinterpret_cast<const char*>(plaintext), len);
+}
+
+std::string Rfc3339(int64_t unix_seconds) {
+  // RFC 3339 in UTC with "Z", as FormatTime in render.h prints times.
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds), absl::UTCTimeZone());
+}
+
+absl::Status CheckTimes(const json& claims, absl::Time now) {
+  std::optional<int64_t> exp = IntMember(claims, "exp");
+  std::optional<int64_t> iat = IntMember(claims, "iat");
+  if (!exp || !iat) return absl::InvalidArgumentError("assertion: exp and iat must be integers");
+  const int64_t now_s = absl::ToUnixSeconds(now);
+  if (*exp <= now_s) return absl::PermissionDeniedError(absl::StrCat("assertion expired at ", Rfc3339(*exp)));
+  if (*iat > now_s + kIatLeewaySeconds) {
+    return absl::PermissionDeniedError(absl::StrCat("assertion issued in the future (", Rfc3339(*iat), ")"));
+  }
+  return absl::OkStatus();
+}
+
+std::string ClaimText(const std::string& key, const json& v) {
+  if ((key == "iat" || key == "exp") && v.is_number_integer()) return Rfc3339(v.get<int64_t>());
+  if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
+  if (v.is_array()) {
+    std::vector<std::string> items;
+    for (const json& item : v) items.push_back(item.is_string() ? item.get<std::string>() : Dump(item));
+    return items.empty() ? "-" : absl::StrJoin(items, ",");
+  }
+  return Dump(v);
+}
+
+std::vector<std::pair<std::string, std::string>> ClaimRows(const json& claims) {
+  static const char* const kOrder[] = {"iss",  "aud",      "sub", "tenant", "idp", "dingtalk_userid",
+                                       "name", "dept_ids", "iat", "exp",    "jti"};
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const char* key : kOrder) {
+    if (claims.contains(key)) rows.emplace_back(key, ClaimText(key, claims[key]));
+  }
+  for (const auto& [key, value] : claims.items()) {
+    if (std::find(std::begin(kOrder), std::end(kOrder), key) == std::end(kOrder)) {
+      rows.emplace_back(key, ClaimText(key, value));
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::string LoginFlowName(LoginFlow flow) { return flow == LoginFlow::kInApp ? "in_app" : "oauth"; }
+
+absl::StatusOr<LoginTestOptions> BuildLoginTestOptions(const Invocation& inv) {
+  LoginTestOptions o;
+  ASSIGN_OR_RETURN(o.flow, ParseFlow(inv.Get("flow")));
+  ASSIGN_OR_RETURN(o.ingress, BaseUrlFlag(inv, "ingress", kDefaultIngressUrl));
+  ASSIGN_OR_RETURN(o.sim, BaseUrlFlag(inv, "sim", kDefaultSimUrl));
+  o.idp_id = inv.Get("idp");
+  o.userid = inv.Get("userid");
+  o.redirect_uri = inv.Get("redirect-uri");
+  o.timeout_seconds = inv.global.timeout_seconds;
+  const std::pair<const char*, const std::string*> required[] = {
+      {"idp", &o.idp_id}, {"userid", &o.userid}, {"redirect-uri", &o.redirect_uri}};
+  for (const auto& [flag, value] : required) {
+    if (value->empty()) return UsageError(absl::StrCat("--", flag, " must not be empty"));
+  }
+  return o;
+}
+
+absl::Status RefusalFromReply(long http_status, const std::string& body, const std::string& step) {
+  const json j = json::parse(body, nullptr, false);
+  std::string reason = StringMember(j, "error");
+  std::string message = StringMember(j, "message");
+  if (reason.empty()) {
+    reason = HtmlElementText(body, "reason");
+    message = HtmlElementText(body, "message");
+  }
+  if (reason.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(step, ": unexpected HTTP ", http_status));
+  }
+  return absl::Status(CodeForHttp(http_status), absl::StrCat(kLoginRefusedPrefix, reason, " (",
+                                                             message.empty() ? "no message" : message, ")"));
+}
+
+std::map<std::string, std::string> ParseFragment(const std::string& url) {
+  std::map<std::string, std::string> out;
+  const size_t hash = url.find('#');
+  if (hash == std::string::npos) return out;
+  for (absl::string_view pair : absl::StrSplit(url.substr(hash + 1), '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    out[FormDecode(kv.first)] = FormDecode(kv.second);
+  }
   return out;
 }
 
-absl::StatusOr<LoginTestResult> RunLoginTest(const LoginTestOptions& o) {
-  const std::string client_state = absl::StrCat("sasectl-", absl::ToUnixMicros(absl::Now()));
-  const std::string start = absl::StrCat(o.ingress, "/dingtalk/login/", o.idp_id,
-                                         "?redirect_uri=", Escape(o.redirect_uri), "&state=", client_state);
-  absl::StatusOr<Response> r = Get(start, o.timeout_seconds);
-  if (!r.ok()) return r.status();
-  if (r->status != 302 || r->location.empty()) return Refused(*r, "start");
-  // DingTalk's authorize page (the simulator's): log on as the chosen user.
-  r = Get(absl::StrCat(r->location, "&sim_userid=", Escape(o.userid)), o.timeout_seconds);
-  if (!r.ok()) return r.status();
-  if (r->status != 302 || r->location.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("DingTalk's authorize page answered HTTP ", r->status,
-                                                      " (is --userid a user of the organisation?)"));
+absl::StatusOr<RedirectTokens> CheckClientRedirect(const std::string& location, const std::string& redirect_uri,
+                                                   const std::string& sent_state) {
+  if (!absl::StartsWith(location, redirect_uri + "#")) {
+    return absl::FailedPreconditionError("the logon did not end on --redirect-uri with a fragment");
   }
-  r = Get(r->location, o.timeout_seconds);  // our callback; asked for JSON it answers {"redirect"}
-  if (!r.ok()) return r.status();
-  if (r->status == 200) {
-    nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_object()) r->location = j.value("redirect", "");
+  std::map<std::string, std::string> f = ParseFragment(location);
+  RedirectTokens t{f["assertion"], f["token_type"], 0};
+  if (t.assertion.empty()) return absl::FailedPreconditionError("the client redirect carries no assertion");
+  if (t.token_type != "Bearer") {
+    return absl::FailedPreconditionError(absl::StrCat("token_type is \"", t.token_type, "\", not Bearer"));
   }
-  if (r->location.rfind(o.redirect_uri + "#", 0) != 0) return Refused(*r, "callback");
-  nlohmann::json fragment = ParseFragment(r->location);
-  if (fragment.value("state", "") != client_state) {
-    return absl::FailedPreconditionError("callback: the client's state did not come back");
+  if (f["state"] != sent_state) return absl::FailedPreconditionError("the client state did not come back unchanged");
+  if (!absl::SimpleAtoi(f["expires_in"], &t.expires_in)) {
+    return absl::FailedPreconditionError("expires_in is not a number");
   }
-  absl::StatusOr<Response> jwks = Get(o.ingress + "/.well-known/jwks.json", o.timeout_seconds);
-  if (!jwks.ok()) return jwks.status();
-  if (jwks->status != 200) return Refused(*jwks, "jwks");
-  return VerifyAssertion(fragment.value("assertion", ""), jwks->body);
+  return t;
+}
+
+absl::StatusOr<std::string> ExtractPageState(const std::string& page) {
+  static const std::regex* const kState = new std::regex(R"re(\bstate"?\s*:\s*")re");
+  for (std::sregex_iterator it(page.begin(), page.end(), *kState), end; it != end; ++it) {
+    const size_t open = static_cast<size_t>(it->position() + it->length()) - 1;
+    const json value = json::parse(StringLiteralAt(page, open), nullptr, false);
+    if (value.is_string() && !value.get<std::string>().empty()) return value.get<std::string>();
+  }
+  return absl::FailedPreconditionError("homepage: the page carries no logon state");
+}
+
+std::string JsonStringField(const std::string& json_text, const char* key) {
+  return StringMember(json::parse(json_text, nullptr, false), key);
+}
+
+std::string AuthorizePageError(const std::string& page) {
+  static const std::regex* const kError = new std::regex(R"re(id="sim-error">(.*?)</p>)re");
+  static const std::regex* const kTag = new std::regex("<[^>]*>");
+  std::smatch m;
+  if (!std::regex_search(page, m, *kError)) return "";
+  return HtmlUnescape(std::regex_replace(m[1].str(), *kTag, ""));
+}
+
+absl::StatusOr<DecodedJws> DecodeJws(const std::string& compact) {
+  std::vector<std::string> parts = absl::StrSplit(compact, '.');
+  if (parts.size() != 3) return absl::InvalidArgumentError("assertion: not a compact JWS");
+  DecodedJws out;
+  ASSIGN_OR_RETURN(out.header, DecodeJsonPart(parts[0], "header"));
+  ASSIGN_OR_RETURN(out.claims, DecodeJsonPart(parts[1], "claims"));
+  return out;
+}
+
+absl::StatusOr<VerifiedAssertion> VerifyAssertion(const std::string& assertion, const std::string& jwks_json,
+                                                  absl::Time now) {
+  ASSIGN_OR_RETURN(DecodedJws decoded, DecodeJws(assertion));
+  VerifiedAssertion out{decoded.header, json::object(), StringMember(decoded.header, "kid")};
+  if (StringMember(out.header, "alg") != "ES256") return absl::InvalidArgumentError("assertion: alg is not ES256");
+  if (out.kid.empty()) return absl::InvalidArgumentError("assertion: the header names no kid");
+  ASSIGN_OR_RETURN(std::string key_json, FindJwk(jwks_json, out.kid));
+  ASSIGN_OR_RETURN(std::string payload, VerifySignature(assertion, key_json));
+  out.claims = json::parse(payload, nullptr, false);
+  if (!out.claims.is_object()) return absl::InvalidArgumentError("assertion claims: not a JSON object");
+  RETURN_IF_ERROR(CheckTimes(out.claims, now));
+  return out;
+}
+
+LoginTestResult MakeLoginTestResult(LoginFlow flow, const RedirectTokens& tokens, VerifiedAssertion verified) {
+  return LoginTestResult{flow, std::move(verified), tokens.assertion.size(), tokens.assertion.substr(0, kPrefixChars),
+                         tokens.token_type, tokens.expires_in};
+}
+
+std::string RenderLoginTest(const LoginTestResult& r) {
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"flow", LoginFlowName(r.flow)},
+      {"assertion", absl::StrCat(r.assertion_length, " characters, starting ", r.assertion_prefix, "...")},
+      {"token_type", r.token_type},
+      {"expires_in", absl::StrCat(r.expires_in, " s")},
+      {"header", Dump(r.verified.header)},
+  };
+  for (auto& row : ClaimRows(r.verified.claims)) rows.push_back(std::move(row));
+  return absl::StrCat(RenderKeyValues(rows), "signature: verified with kid ", SanitizeForTerminal(r.verified.kid),
+                      "\n");
+}
+
+std::string LoginTestJson(const LoginTestResult& r) {
+  const json out = {{"flow", LoginFlowName(r.flow)},
+                    {"assertion_length", r.assertion_length},
+                    {"assertion_prefix", r.assertion_prefix},
+                    {"token_type", r.token_type},
+                    {"expires_in", r.expires_in},
+                    {"header", r.verified.header},
+                    {"claims", r.verified.claims},
+                    {"signature", {{"verified", true}, {"kid", r.verified.kid}}}};
+  return Dump(out) + "\n";
 }
 
 }  // namespace sase::sasectl

@@ -63,6 +63,11 @@ std::string SecretsSummary(const v1::IdentitySource& s) {
   return set.empty() ? "-" : absl::StrJoin(set, ",");
 }
 
+// A logon start URL as the client calls it; "-" from a server that predates logon.
+std::string LoginStartHint(const std::string& url) {
+  return url.empty() ? "-" : url + "?redirect_uri=<client redirect>";
+}
+
 std::string SetOrNot(bool set) { return set ? "set (hidden)" : "not set"; }
 
 std::string UserLabel(const v1::User& u) {
@@ -151,8 +156,8 @@ std::string RenderIntegrationLinks(const v1::IntegrationLinks& l) {
   return RenderKeyValues({{"event request URL", l.event_request_url()},
                           {"application homepage", l.homepage_url()},
                           {"callback URL", l.callback_url()},
-                          {"logon start", l.login_url() + "?redirect_uri=<client redirect>"},
-                          {"logon start (QR code)", l.qr_login_url() + "?redirect_uri=<client redirect>"}});
+                          {"logon start", LoginStartHint(l.login_url())},
+                          {"logon start (QR code)", LoginStartHint(l.qr_login_url())}});
 }
 
 std::string RenderTenantSettings(const v1::TenantSettings& t) {

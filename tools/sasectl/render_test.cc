@@ -199,5 +199,34 @@ TEST(SasectlErrorsTest, FormatAndExitCodes) {
   EXPECT_EQ(ExitCodeFor(absl::StatusCode::kUnimplemented), 1);
 }
 
+TEST(SasectlRenderTest, LoginRedirectsLinksAndTenantSettings) {
+  v1::IdentitySource s;
+  EXPECT_THAT(RenderIdentitySource(s), HasSubstr("login_redirect_uris:      - (cannot log on)\n"));
+  s.add_login_redirect_uris("app://cb");
+  s.add_login_redirect_uris("https://c.example/x");
+  EXPECT_THAT(RenderIdentitySource(s), HasSubstr("login_redirect_uris:      app://cb, https://c.example/x\n"));
+  EXPECT_EQ(nlohmann::json::parse(ToJson(s))["login_redirect_uris"][1], "https://c.example/x");
+
+  v1::IntegrationLinks l;
+  l.set_callback_url("https://h/open-dev/dingtalk");
+  EXPECT_THAT(RenderIntegrationLinks(l), HasSubstr("logon start:            -\n"));
+  l.set_login_url("https://h/dingtalk/login/i");
+  l.set_qr_login_url("https://h/dingtalk/login/i/qr");
+  const std::string links = RenderIntegrationLinks(l);
+  EXPECT_THAT(links, HasSubstr("logon start:            https://h/dingtalk/login/i?redirect_uri=<client redirect>"));
+  EXPECT_THAT(links, HasSubstr("logon start (QR code):  https://h/dingtalk/login/i/qr?redirect_uri="));
+  EXPECT_EQ(nlohmann::json::parse(ToJson(l))["qr_login_url"], "https://h/dingtalk/login/i/qr");
+
+  v1::TenantSettings t;
+  t.set_tenant_id("demo");
+  EXPECT_THAT(RenderTenantSettings(t), HasSubstr("enterprise_id:  - (no logon discovery)\n"));
+  t.set_enterprise_id("demo-corp");
+  t.set_version(2);
+  t.mutable_update_time()->set_seconds(1800000000);
+  const std::string shown = RenderTenantSettings(t);
+  EXPECT_THAT(shown, HasSubstr("enterprise_id:  demo-corp\n"));
+  EXPECT_THAT(shown, HasSubstr("updated:        2027-01-15T08:00:00Z\n"));
+}
+
 }  // namespace
 }  // namespace sase::sasectl

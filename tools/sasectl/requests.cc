@@ -282,6 +282,17 @@ absl::StatusOr<v1::ExtendedField> BuildExtendedField(const Invocation& inv) {
   return field;
 }
 
+absl::StatusOr<v1::UpdateTenantSettingsRequest> BuildUpdateTenantSettings(const Invocation& inv) {
+  v1::UpdateTenantSettingsRequest req;
+  req.mutable_settings()->set_tenant_id(inv.global.tenant);
+  req.mutable_settings()->set_enterprise_id(inv.Get("enterprise-id"));
+  if (inv.Has("expected-version")) {
+    ASSIGN_OR_RETURN(int64_t version, ParseInt64Flag("expected-version", inv.Get("expected-version")));
+    req.set_expected_version(version);
+  }
+  return req;
+}
+
 absl::StatusOr<v1::LookupUserRequest> BuildLookupUser(const Invocation& inv) {
   v1::LookupUserRequest req;
   req.set_tenant_id(inv.global.tenant);

@@ -12,6 +12,7 @@
 #include "sase/dingtalk/v1/directory.pb.h"
 #include "sase/dingtalk/v1/identity_source.pb.h"
 #include "sase/dingtalk/v1/sync.pb.h"
+#include "sase/dingtalk/v1/tenant.pb.h"
 
 namespace sase::sasectl {
 
@@ -46,6 +47,10 @@ absl::StatusOr<v1::UpdateIdentitySourceRequest> BuildUpdateIdentitySource(const 
                                                                          const ReadFile& read_file);
 
 absl::StatusOr<v1::ExtendedField> BuildExtendedField(const Invocation& inv);
+
+// "tenant set": the settings of the global --tenant; --enterprise-id "" clears the identifier
+// (the server validates and lower-cases it).
+absl::StatusOr<v1::UpdateTenantSettingsRequest> BuildUpdateTenantSettings(const Invocation& inv);
 
 absl::StatusOr<v1::LookupUserRequest> BuildLookupUser(const Invocation& inv);
 absl::StatusOr<v1::ListUsersRequest> BuildListUsers(const Invocation& inv);

@@ -221,5 +221,46 @@ TEST(SasectlFieldRequestsTest, CreateAndUpdate) {
   EXPECT_FALSE(BuildExtendedField(MustParse({"field", "create", "b", "--display-name", "x", "--type", "blob"})).ok());
 }
 
+TEST(SasectlUpdateMaskTest, LoginRedirectUrisReplaceOrClearTheList) {
+  auto set = BuildUpdateIdentitySource(
+      MustParse({"idp", "update", "i", "--login-redirect-uri", "app://cb", "--login-redirect-uri", "https://c/x",
+                 "--name", "n"}),
+      Env({}), Files({}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(MaskOf(*set), ElementsAre("name", "login_redirect_uris"));
+  EXPECT_THAT(std::vector<std::string>(set->identity_source().login_redirect_uris().begin(),
+                                       set->identity_source().login_redirect_uris().end()),
+              ElementsAre("app://cb", "https://c/x"));
+  auto clear = BuildUpdateIdentitySource(MustParse({"idp", "update", "i", "--clear-login-redirect-uris"}), Env({}),
+                                         Files({}));
+  ASSERT_TRUE(clear.ok()) << clear.status();
+  EXPECT_THAT(MaskOf(*clear), ElementsAre("login_redirect_uris"));
+  EXPECT_THAT(clear->identity_source().login_redirect_uris(), IsEmpty());
+  EXPECT_FALSE(BuildUpdateIdentitySource(
+                   MustParse({"idp", "update", "i", "--clear-login-redirect-uris", "--login-redirect-uri", "a://b"}),
+                   Env({}), Files({}))
+                   .ok());
+  auto create = BuildCreateIdentitySource(MustParse({"idp", "create", "--name", "n", "--login-redirect-uri", "a://b"}),
+                                          Env({}), Files({}));
+  ASSERT_TRUE(create.ok()) << create.status();
+  EXPECT_THAT(create->identity_source().login_redirect_uris(), ElementsAre("a://b"));
+}
+
+TEST(SasectlTenantRequestsTest, SetEnterpriseId) {
+  auto req = BuildUpdateTenantSettings(
+      MustParse({"tenant", "set", "--tenant", "acme", "--enterprise-id", "Acme-Corp", "--expected-version", "3"}));
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->settings().tenant_id(), "acme");
+  EXPECT_EQ(req->settings().enterprise_id(), "Acme-Corp");  // the server lower-cases and validates
+  EXPECT_EQ(req->expected_version(), 3);
+  auto clear = BuildUpdateTenantSettings(MustParse({"tenant", "set", "--enterprise-id="}));
+  ASSERT_TRUE(clear.ok());
+  EXPECT_EQ(clear->settings().enterprise_id(), "");
+  EXPECT_EQ(clear->expected_version(), 0);
+  EXPECT_FALSE(BuildUpdateTenantSettings(MustParse({"tenant", "set", "--enterprise-id", "x", "--expected-version",
+                                                    "v"}))
+                   .ok());
+}
+
 }  // namespace
 }  // namespace sase::sasectl

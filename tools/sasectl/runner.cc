@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/watch_cursor.h"
@@ -17,13 +18,11 @@
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
 #include "sase/dingtalk/v1/tenant.grpc.pb.h"
-#include "sasectl/login_test.h"
-#include "sasectl/table.h"
-#include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "sasectl/errors.h"
+#include "sasectl/login_flow.h"
 #include "sasectl/render.h"
 #include "sasectl/requests.h"
+#include "sasectl/table.h"
 
 namespace sase::sasectl {
 namespace {
@@ -146,6 +145,7 @@ class Runner {
   int IdpCommand(const std::string& verb);
   int TenantCommand(const std::string& verb);
   int LoginTest();
+  int FailLogin(const absl::Status& s);
   int FieldCommand(const std::string& verb);
   int UserCommand(const std::string& verb);
   int DeptCommand(const std::string& verb);
@@ -250,34 +250,23 @@ int Runner::IdpCommand(const std::string& verb) {
 }
 
 int Runner::LoginTest() {
-  LoginTestOptions o;
-  o.ingress = inv_.Has("ingress") ? inv_.Get("ingress") : "http://127.0.0.1:8080";
-  o.idp_id = inv_.Get("idp");
-  o.userid = inv_.Get("userid");
-  o.redirect_uri = inv_.Get("redirect-uri");
-  o.timeout_seconds = inv_.global.timeout_seconds;
-  absl::StatusOr<LoginTestResult> r = RunLoginTest(o);
-  if (!r.ok()) {
-    err_ << FormatError(r.status().code(), std::string(r.status().message()), secrets_);
-    return ExitCodeFor(r.status().code());
-  }
-  if (inv_.global.json) {
-    out_ << nlohmann::json{{"header", r->header}, {"claims", r->claims}, {"kid", r->kid}, {"verified", true}}.dump(2)
-         << "\n";
-    return kExitOk;
-  }
-  std::vector<std::pair<std::string, std::string>> rows;
-  for (const auto& [k, v] : r->claims.items()) {
-    std::string text = v.is_string() ? v.get<std::string>() : v.dump();
-    if ((k == "iat" || k == "exp") && v.is_number_integer()) {
-      text = absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(v.get<int64_t>()), absl::UTCTimeZone());
-    }
-    rows.emplace_back(k, text);
-  }
-  out_ << "logged on: assertion of " << r->assertion_length << " characters (" << r->assertion_prefix << "...)\n"
-       << "header: " << r->header.dump() << "\n"
-       << RenderKeyValues(rows) << "signature: verified with kid " << r->kid << " from /.well-known/jwks.json\n";
+  absl::StatusOr<LoginTestOptions> options = BuildLoginTestOptions(inv_);
+  if (!options.ok()) return Usage(options.status());
+  absl::StatusOr<LoginTestResult> result = RunLoginTest(*options);
+  if (!result.ok()) return FailLogin(result.status());
+  out_ << (inv_.global.json ? LoginTestJson(*result) : RenderLoginTest(*result));
   return kExitOk;
+}
+
+// A refusal prints as "login refused: <reason> (<message>)"; anything else as other errors do.
+int Runner::FailLogin(const absl::Status& s) {
+  const std::string message(s.message());
+  if (absl::StartsWith(message, kLoginRefusedPrefix)) {
+    err_ << SanitizeForTerminal(message) << "\n";
+  } else {
+    err_ << FormatError(s.code(), message, secrets_);
+  }
+  return ExitCodeFor(s.code());
 }
 
 int Runner::TenantCommand(const std::string& verb) {
@@ -289,15 +278,9 @@ int Runner::TenantCommand(const std::string& verb) {
     return Print(resp, RenderTenantSettings(resp));
   }
   if (verb == "set") {
-    v1::UpdateTenantSettingsRequest req;
-    req.mutable_settings()->set_tenant_id(inv_.global.tenant);
-    req.mutable_settings()->set_enterprise_id(inv_.Get("enterprise-id"));
-    if (inv_.Has("expected-version")) {
-      absl::StatusOr<int64_t> v = ParseInt64Flag("expected-version", inv_.Get("expected-version"));
-      if (!v.ok()) return Usage(v.status());
-      req.set_expected_version(*v);
-    }
-    if (grpc::Status s = Tenants().UpdateTenantSettings(Ctx().get(), req, &resp); !s.ok()) return Fail(s);
+    absl::StatusOr<v1::UpdateTenantSettingsRequest> req = BuildUpdateTenantSettings(inv_);
+    if (!req.ok()) return Usage(req.status());
+    if (grpc::Status s = Tenants().UpdateTenantSettings(Ctx().get(), *req, &resp); !s.ok()) return Fail(s);
     return Print(resp, RenderTenantSettings(resp));
   }
   return Usage(absl::InvalidArgumentError("unknown tenant verb"));

@@ -18,6 +18,7 @@
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "sase/dingtalk/v1/sync.grpc.pb.h"
+#include "sase/dingtalk/v1/tenant.grpc.pb.h"
 
 namespace sase::sasectl {
 namespace {
@@ -123,6 +124,35 @@ class FakeSync final : public v1::SyncService::Service {
   int polls = 0;
 };
 
+class FakeTenants final : public v1::TenantService::Service {
+ public:
+  grpc::Status GetTenantSettings(grpc::ServerContext*, const v1::GetTenantSettingsRequest* req,
+                                 v1::TenantSettings* resp) override {
+    std::lock_guard<std::mutex> l(mu);
+    *resp = stored;
+    resp->set_tenant_id(req->tenant_id());
+    return grpc::Status::OK;
+  }
+  grpc::Status UpdateTenantSettings(grpc::ServerContext*, const v1::UpdateTenantSettingsRequest* req,
+                                    v1::TenantSettings* resp) override {
+    std::lock_guard<std::mutex> l(mu);
+    last_update = *req;
+    if (req->settings().enterprise_id() == "taken") {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "enterprise_id taken is used by another tenant");
+    }
+    if (req->settings().enterprise_id() == "-bad") {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "enterprise_id: 3-64 characters of [a-z0-9-]");
+    }
+    stored = req->settings();
+    stored.set_version(stored.version() + 1);
+    *resp = stored;
+    return grpc::Status::OK;
+  }
+  std::mutex mu;
+  v1::TenantSettings stored;
+  v1::UpdateTenantSettingsRequest last_update;
+};
+
 class SasectlRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,6 +161,7 @@ class SasectlRunnerTest : public ::testing::Test {
     b.RegisterService(&idp_);
     b.RegisterService(&dir_);
     b.RegisterService(&sync_);
+    b.RegisterService(&tenants_);
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port_, 0);
@@ -152,6 +183,7 @@ class SasectlRunnerTest : public ::testing::Test {
   FakeIdp idp_;
   FakeDirectory dir_;
   FakeSync sync_;
+  FakeTenants tenants_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string addr_;
@@ -245,6 +277,35 @@ TEST_F(SasectlRunnerTest, SyncWaitPollsUntilTheRunEnds) {
   EXPECT_THAT(err_.str(), HasSubstr("departments 0/?  users 0/?  pending\n"));
   EXPECT_THAT(err_.str(), HasSubstr("[###############...............] 50%  departments 2/4  users 0/?  fetching\n"));
   EXPECT_THAT(err_.str(), HasSubstr("100%  departments 4/4  users 0/?  succeeded\n"));
+}
+
+TEST_F(SasectlRunnerTest, TenantShowAndSet) {
+  EXPECT_EQ(Run({"tenant", "show"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("tenant:         demo\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("enterprise_id:  - (no logon discovery)\n"));
+
+  EXPECT_EQ(Run({"tenant", "set", "--enterprise-id", "acme-corp", "--tenant", "acme", "--expected-version", "0"}), 0)
+      << err_.str();
+  EXPECT_EQ(tenants_.last_update.settings().tenant_id(), "acme");
+  EXPECT_EQ(tenants_.last_update.settings().enterprise_id(), "acme-corp");
+  EXPECT_THAT(out_.str(), HasSubstr("enterprise_id:  acme-corp\n"));
+  EXPECT_EQ(Run({"--json", "tenant", "show"}), 0);
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["enterprise_id"], "acme-corp");
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["version"], "1");
+
+  EXPECT_EQ(Run({"tenant", "set", "--enterprise-id", "taken"}), 1);
+  EXPECT_EQ(err_.str(), "error: ALREADY_EXISTS: enterprise_id taken is used by another tenant\n");
+  EXPECT_EQ(Run({"tenant", "set", "--enterprise-id", "-bad"}), 4);
+  EXPECT_THAT(err_.str(), HasSubstr("error: INVALID_ARGUMENT: enterprise_id"));
+  EXPECT_EQ(Run({"tenant", "set", "--enterprise-id", "x", "--expected-version", "v"}), 2);
+}
+
+TEST_F(SasectlRunnerTest, UpdateSendsLoginRedirects) {
+  EXPECT_EQ(Run({"idp", "update", "idp-1", "--login-redirect-uri", "app://cb"}), 0) << err_.str();
+  EXPECT_THAT(std::vector<std::string>(idp_.last_update.update_mask().paths().begin(),
+                                       idp_.last_update.update_mask().paths().end()),
+              ElementsAre("login_redirect_uris"));
+  EXPECT_THAT(out_.str(), HasSubstr("login_redirect_uris:      app://cb\n"));
 }
 
 }  // namespace

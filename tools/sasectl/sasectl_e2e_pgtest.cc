@@ -121,12 +121,12 @@ class SasectlE2eTest : public ::testing::Test {
     setenv("SASE_E2E_KEK", kKek, 1);
     const int sw_port = sase::testing::FreePort();
     const int dir_port = sase::testing::FreePort();
-    sync_worker_ = std::make_unique<sase::testing::Subprocess>(
-        std::vector<std::string>{sase::testing::BinaryPath("services/sync_worker/sync_worker"),
-                                 absl::StrCat("--listen_addr=127.0.0.1:", sw_port), "--metrics_addr=127.0.0.1:0",
-                                 "--pg_dsn=" + db_->dsn(), "--kek_env=SASE_E2E_KEK",
-                                 "--public_host=sase.example.test"},
-        dir_ + "/sync_worker.log");
+    std::vector<std::string> sw_argv = {sase::testing::BinaryPath("services/sync_worker/sync_worker"),
+                                        absl::StrCat("--listen_addr=127.0.0.1:", sw_port), "--metrics_addr=127.0.0.1:0",
+                                        "--pg_dsn=" + db_->dsn(), "--kek_env=SASE_E2E_KEK",
+                                        "--public_host=sase.example.test"};
+    sw_argv.insert(sw_argv.end(), sync_worker_extra_.begin(), sync_worker_extra_.end());
+    sync_worker_ = std::make_unique<sase::testing::Subprocess>(sw_argv, dir_ + "/sync_worker.log");
     dir_port_ = dir_port;
     StartDirectory();
     ASSERT_TRUE(sase::testing::WaitForPort(sw_port)) << sync_worker_->Log();
@@ -181,6 +181,7 @@ class SasectlE2eTest : public ::testing::Test {
 
   std::unique_ptr<store::testing::TestDatabase> db_;
   std::string dir_;
+  std::vector<std::string> sync_worker_extra_;  // set before SetUp by derived fixtures
   std::unique_ptr<sase::testing::Subprocess> sync_worker_, directory_;
   std::string sw_addr_, dir_addr_;
   int dir_port_ = 0;
@@ -370,6 +371,129 @@ TEST_F(SasectlE2eTest, WatchFromNowResumesAcrossADirectoryRestartBeforeAnyChange
   EXPECT_THAT(text, HasSubstr("connection lost"));
   EXPECT_THAT(text, Not(HasSubstr("\"u0000\""))) << "nothing committed before the watch started";
   EXPECT_EQ(watch->Stop(), 0);
+}
+
+// Logon: the DingTalk simulator plays DingTalk for sync_worker and the authorize page, ingress
+// serves the logon routes, and sasectl sets everything up and runs login-test against them.
+class SasectlLoginE2eTest : public SasectlE2eTest {
+ protected:
+  static constexpr char kCorpId[] = "dinge2ecorp";
+  static constexpr char kAppKey[] = "dinge2eappkey";
+
+  void SetUp() override {
+    if (store::testing::TestDatabase::AdminDsn().empty()) return SasectlE2eTest::SetUp();  // skips
+    sim_ = std::make_unique<sase::testing::Subprocess>(
+        std::vector<std::string>{sase::testing::BinaryPath("tools/dingtalk_sim/dingtalk_sim"), "--listen=127.0.0.1:0",
+                                 "--seed=5", "--users=12", "--departments=3", "--max_depth=2",
+                                 absl::StrCat("--app_key=", kAppKey), absl::StrCat("--app_secret=", kAppSecret),
+                                 absl::StrCat("--corp_id=", kCorpId)},
+        absl::StrCat(::testing::TempDir(), "/sasectl_e2e_sim_", getpid(), "_", ++sim_starts_, ".log"));
+    const int sim_port = sim_->WaitForLoggedInt("port");
+    ASSERT_GT(sim_port, 0) << sim_->Log();
+    sim_url_ = absl::StrCat("http://127.0.0.1:", sim_port);
+    sync_worker_extra_ = {"--dingtalk_oapi_base=" + sim_url_, "--dingtalk_api_base=" + sim_url_};
+    SasectlE2eTest::SetUp();
+    if (HasFatalFailure()) return;
+    ingress_ = std::make_unique<sase::testing::Subprocess>(
+        std::vector<std::string>{sase::testing::BinaryPath("services/ingress/ingress"), "--listen_addr=127.0.0.1:0",
+                                 "--metrics_addr=127.0.0.1:0", "--sync_worker_addr=" + sw_addr_,
+                                 "--dingtalk_authorize_url=" + sim_url_ + "/oauth2/auth",
+                                 "--dingtalk_jsapi_script_url=" + sim_url_ + "/dingtalk.open.js",
+                                 "--login_jwks_cache_s=0"},
+        dir_ + "/ingress.log");
+    const int http_port = ingress_->WaitForLoggedInt("http_port");
+    ASSERT_GT(http_port, 0) << ingress_->Log();
+    ingress_url_ = absl::StrCat("http://127.0.0.1:", http_port);
+  }
+
+  void TearDown() override {
+    ingress_.reset();
+    SasectlE2eTest::TearDown();
+    sim_.reset();
+  }
+
+  // An identity source for the simulated organisation, synced; returns its id.
+  std::string CreateAndSync() {
+    const std::string secret_file = dir_ + "/app_secret";
+    std::ofstream(secret_file) << kAppSecret << "\n";
+    nlohmann::json created =
+        Json({"idp", "create", "--name", "logon-e2e", "--corp-id", kCorpId, "--app-key", kAppKey,
+              "--app-secret-file", secret_file, "--login-redirect-uri", Client(), "--login-redirect-uri",
+              "app://e2e/cb"});
+    EXPECT_EQ(created["login_redirect_uris"], nlohmann::json({Client(), "app://e2e/cb"})) << created.dump();
+    const std::string idp = created.value("idp_id", "");
+    Result sync = Cli({"sync", "start", "--idp", idp, "--wait"});
+    EXPECT_EQ(sync.code, 0) << sync.err;
+    return idp;
+  }
+
+  std::vector<std::string> LoginTest(const std::string& idp, const std::string& userid,
+                                     const std::string& redirect) {
+    return {"login-test", "--idp", idp, "--userid", userid, "--redirect-uri", redirect,
+            "--ingress", ingress_url_, "--sim", sim_url_};
+  }
+
+  std::string Client() const { return sim_url_ + "/demo/client"; }
+
+  std::unique_ptr<sase::testing::Subprocess> sim_, ingress_;
+  std::string sim_url_, ingress_url_;
+  static inline int sim_starts_ = 0;  // one log per simulator: its port is read from the log
+};
+
+TEST_F(SasectlLoginE2eTest, LinksAndTenantSettings) {
+  const std::string idp = CreateAndSync();
+  ASSERT_FALSE(idp.empty());
+  nlohmann::json links = Json({"idp", "links", idp});
+  EXPECT_THAT(links.value("login_url", ""), ::testing::EndsWith("/dingtalk/login/" + idp));
+  EXPECT_THAT(links.value("qr_login_url", ""), ::testing::EndsWith("/dingtalk/login/" + idp + "/qr"));
+  EXPECT_THAT(Cli({"idp", "links", idp}).out, HasSubstr("logon start:"));
+
+  EXPECT_EQ(Json({"tenant", "set", "--enterprise-id", "E2E-Corp"})["enterprise_id"], "e2e-corp");
+  Result shown = Cli({"tenant", "show"});
+  EXPECT_EQ(shown.code, 0) << shown.err;
+  EXPECT_THAT(shown.out, HasSubstr("enterprise_id:  e2e-corp"));
+  Result taken = Cli({"--tenant", "other", "tenant", "set", "--enterprise-id", "e2e-corp"});
+  EXPECT_EQ(taken.code, 1);
+  EXPECT_THAT(taken.err, StartsWith("error: ALREADY_EXISTS: "));
+  Result bad = Cli({"tenant", "set", "--enterprise-id", "-x"});
+  EXPECT_EQ(bad.code, 4) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("enterprise_id"));
+}
+
+TEST_F(SasectlLoginE2eTest, LoginTestVerifiesBothFlowsAndNamesRefusals) {
+  const std::string idp = CreateAndSync();
+  ASSERT_FALSE(idp.empty());
+  nlohmann::json users = Json({"user", "list", "--idp", idp, "--status", "active"});
+  ASSERT_FALSE(users["users"].empty()) << users.dump();
+  const std::string userid = users["users"][0]["dingtalk_userid"];
+
+  Result oauth = Cli(LoginTest(idp, userid, Client()));
+  ASSERT_EQ(oauth.code, 0) << oauth.err << oauth.out;
+  EXPECT_THAT(oauth.out, HasSubstr("flow:             oauth\n"));
+  EXPECT_THAT(oauth.out, HasSubstr("dingtalk_userid:  " + userid + "\n"));
+  EXPECT_THAT(oauth.out, HasSubstr("idp:              " + idp + "\n"));
+  EXPECT_THAT(oauth.out, ContainsRegex("\nsignature: verified with kid [A-Za-z0-9_-]+\n$"));
+  EXPECT_THAT(oauth.out, Not(ContainsRegex("eyJ[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}")));  // no whole JWS
+
+  std::vector<std::string> in_app = LoginTest(idp, userid, "app://e2e/cb");
+  in_app.insert(in_app.end(), {"--flow", "in_app"});
+  nlohmann::json j = Json(in_app);
+  EXPECT_EQ(j["claims"]["dingtalk_userid"], userid);
+  EXPECT_EQ(j["signature"]["verified"], true);
+  EXPECT_EQ(j["flow"], "in_app");
+
+  Result evil = Cli(LoginTest(idp, userid, "https://evil.example/cb"));
+  EXPECT_EQ(evil.code, 4);
+  EXPECT_THAT(evil.err, StartsWith("login refused: redirect_not_allowed ("));
+  Result nobody = Cli(LoginTest(idp, "nobody-such-user", Client()));
+  EXPECT_EQ(nobody.code, 3) << nobody.err;
+
+  ASSERT_EQ(Cli({"idp", "update", idp, "--clear-login-redirect-uris"}).code, 0);
+  Result cleared = Cli(LoginTest(idp, userid, Client()));
+  EXPECT_THAT(cleared.err, StartsWith("login refused: redirect_not_allowed ("));
+  ASSERT_EQ(Cli({"idp", "update", idp, "--status", "closed"}).code, 0);
+  Result closed = Cli(LoginTest(idp, userid, Client()));
+  EXPECT_THAT(closed.err, StartsWith("login refused: idp_closed ("));
 }
 
 }  // namespace
