@@ -16,6 +16,8 @@ RPCS=${RPCS:-get_user check_membership lookup_user list_users}
 PG_PORT=${PG_PORT:-55450}
 DIR_PORT=${DIR_PORT:-50162}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+# Benches run every service on loopback: internal gRPC in plaintext (accepted only there).
+export SASE_GRPC_PLAINTEXT=true
 if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use $BUILD_DIR as it is
   "$root/scripts/install_deps.sh"
   BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2

@@ -16,6 +16,8 @@ CASES=${CASES:-"unthrottled throttled"}
 RUNS=${RUNS:-3}
 OUT=${OUT:-$root/bench/results/full_sync.jsonl}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+# Benches run every service on loopback: internal gRPC in plaintext (accepted only there).
+export SASE_GRPC_PLAINTEXT=true
 build=$BUILD_DIR
 tmp=$root/.tmp/bench-full-sync
 mkdir -p "$tmp"

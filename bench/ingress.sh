@@ -11,6 +11,8 @@ PG_PORT=${PG_PORT:-55451}
 SYNC_PORT=${SYNC_PORT:-50171}
 HTTP_PORT=${HTTP_PORT:-18080}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+# Benches run every service on loopback: internal gRPC in plaintext (accepted only there).
+export SASE_GRPC_PLAINTEXT=true
 if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1: use $BUILD_DIR as it is
   "$root/scripts/install_deps.sh"
   BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2

@@ -16,6 +16,8 @@ SYNC_PORT=${SYNC_PORT:-50172}
 HTTP_PORT=${HTTP_PORT:-18081}
 SIM_PORT=${SIM_PORT:-18091}
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
+# Benches run every service on loopback: internal gRPC in plaintext (accepted only there).
+export SASE_GRPC_PLAINTEXT=true
 if [ -z "${SKIP_BUILD:-}" ]; then
   "$root/scripts/install_deps.sh"
   BUILD_TYPE=RelWithDebInfo "$root/scripts/build.sh" >&2

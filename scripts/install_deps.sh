@@ -5,7 +5,8 @@ PKGS=(cmake ninja-build g++ pkg-config
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libssl-dev libpqxx-dev postgresql-15 libgtest-dev libgmock-dev prometheus-cpp-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev rapidjson-dev libboost-dev curl
-  libcjose-dev libjansson-dev python3-jwt python3-cryptography chromium)
+  libcjose-dev libjansson-dev python3-jwt python3-cryptography chromium openssl
+  prometheus-alertmanager prometheus)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -82,13 +82,16 @@ wait_port() {
   exit 1
 }
 sim="http://127.0.0.1:$SIM_PORT"
+# Internal gRPC in plaintext, which the services accept only on loopback addresses: this is a
+# local demo. A deployment gives every service a certificate (grpc_tls_* keys; README).
+export SASE_GRPC_PLAINTEXT=true
 start sync_worker "$bin/services/sync_worker/sync_worker" --pg_dsn="$dsn" \
   --listen_addr="127.0.0.1:$SYNC_PORT" --metrics_addr="127.0.0.1:$SYNC_METRICS" \
   --kek_env=SASE_DEMO_KEK --public_host="localhost:$HTTP_PORT" \
   --dingtalk_oapi_base="$sim" --dingtalk_api_base="$sim"
 start directory "$bin/services/directory/directory" --pg_dsn="$dsn" \
   --listen_addr="127.0.0.1:$DIR_PORT" --metrics_addr="127.0.0.1:$DIR_METRICS"
-# Logon: the simulator plays DingTalk's authorize page and scripts; gRPC stays plaintext on loopback.
+# Logon: the simulator plays DingTalk's authorize page and scripts.
 start ingress "$bin/services/ingress/ingress" --listen_addr="127.0.0.1:$HTTP_PORT" \
   --metrics_addr="127.0.0.1:$INGRESS_METRICS" --sync_worker_addr="127.0.0.1:$SYNC_PORT" \
   --public_base_url="http://localhost:$HTTP_PORT" --dingtalk_authorize_url="$sim/oauth2/auth" \
@@ -124,6 +127,7 @@ login_url="http://localhost:$HTTP_PORT/dingtalk/login/$idp?redirect_uri=$sim/dem
 cat <<INFO
 
 SASE DingTalk connector is running (logs in $state/):
+  (internal gRPC is plaintext on loopback for this demo; deployments use mutual TLS)
   sync_worker     gRPC 127.0.0.1:$SYNC_PORT   metrics http://127.0.0.1:$SYNC_METRICS/metrics
   directory       gRPC 127.0.0.1:$DIR_PORT   metrics http://127.0.0.1:$DIR_METRICS/metrics
   ingress         HTTP http://127.0.0.1:$HTTP_PORT/dingtalk/events/$idp   metrics http://127.0.0.1:$INGRESS_METRICS/metrics

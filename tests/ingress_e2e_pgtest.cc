@@ -15,7 +15,9 @@
 #include "gtest/gtest.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
 #include "store/testing/test_db.h"
+#include "common/grpc_security.h"
 #include "common/testing/subprocess.h"
+#include "common/testing/test_pki.h"
 
 namespace sase {
 namespace {
@@ -53,28 +55,37 @@ class IngressE2eTest : public ::testing::Test {
     SASE_SETUP_TEST_DB(db_);
     // Port 0 and the port the service logs: a FreePort() could be taken by a parallel test's
     // server before ours binds it, and the test would talk to that one.
+    // Every internal call is mutual TLS, as deployed: sync_worker has its own certificate,
+    // ingress and this test (the admin) theirs.
+    pki_ = std::make_unique<testing::TestPki>(absl::StrCat(::testing::TempDir(), "/ingress_e2e_pki_", getpid()));
+    sync_cert_ = pki_->Issue("sync-worker", testing::SpiffeId("sync-worker"));
+    ingress_cert_ = pki_->Issue("ingress", testing::SpiffeId("ingress"));
     StartSyncWorker();
+    std::vector<std::string> ingress_args = {testing::BinaryPath("services/ingress/ingress"),
+                                             "--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
+                                             absl::StrCat("--sync_worker_addr=127.0.0.1:", sync_port_),
+                                             "--key_refresh_min_age_ms=0", "--rpc_timeout_ms=1000"};
+    for (std::string& f : pki_->Flags(ingress_cert_)) ingress_args.push_back(std::move(f));
     ingress_ = std::make_unique<testing::Subprocess>(
-        std::vector<std::string>{testing::BinaryPath("services/ingress/ingress"),
-                                 "--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 absl::StrCat("--sync_worker_addr=127.0.0.1:", sync_port_),
-                                 "--key_refresh_min_age_ms=0", "--rpc_timeout_ms=1000"},
-        absl::StrCat(::testing::TempDir(), "/ingress_", getpid(), ".log"));
+        std::move(ingress_args), absl::StrCat(::testing::TempDir(), "/ingress_", getpid(), ".log"));
     http_port_ = ingress_->WaitForLoggedInt("http_port");
     ASSERT_GT(http_port_, 0) << ingress_->Log();
     http_ = std::make_unique<httplib::Client>("127.0.0.1", http_port_);
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", sync_port_), grpc::InsecureChannelCredentials());
+    auto channel = common::MakeGrpcChannel(absl::StrCat("127.0.0.1:", sync_port_),
+                                           pki_->Security(pki_->Issue("admin", testing::SpiffeId("admin/e2e"))));
     idp_stub_ = v1::IdentitySourceService::NewStub(channel);
     CreateSource();
   }
 
   void StartSyncWorker() {
     setenv("SASE_TEST_KEK", kKek, 1);
+    std::vector<std::string> args = {testing::BinaryPath("services/sync_worker/sync_worker"),
+                                     absl::StrCat("--listen_addr=127.0.0.1:", sync_port_), "--metrics_addr=127.0.0.1:0",
+                                     absl::StrCat("--pg_dsn=", db_->dsn()), "--kek_env=SASE_TEST_KEK",
+                                     "--public_host=sase.example.com"};
+    for (std::string& f : pki_->Flags(sync_cert_)) args.push_back(std::move(f));
     sync_ = std::make_unique<testing::Subprocess>(
-        std::vector<std::string>{testing::BinaryPath("services/sync_worker/sync_worker"),
-                                 absl::StrCat("--listen_addr=127.0.0.1:", sync_port_), "--metrics_addr=127.0.0.1:0",
-                                 absl::StrCat("--pg_dsn=", db_->dsn()), "--kek_env=SASE_TEST_KEK",
-                                 "--public_host=sase.example.com"},
+        std::move(args),
         absl::StrCat(::testing::TempDir(), "/sync_worker_", getpid(), "_", ++sync_starts_, ".log"));
     // The first start picks a port (0); a restart reuses it, as ingress is configured with it.
     const int port = sync_->WaitForLoggedInt("grpc_port");
@@ -115,6 +126,8 @@ class IngressE2eTest : public ::testing::Test {
   }
 
   std::unique_ptr<store::testing::TestDatabase> db_;
+  std::unique_ptr<testing::TestPki> pki_;
+  testing::TestCert sync_cert_, ingress_cert_;
   int sync_port_ = 0, http_port_ = 0;
   int sync_starts_ = 0;
   std::unique_ptr<testing::Subprocess> sync_, ingress_;
@@ -174,6 +187,34 @@ TEST_F(IngressE2eTest, ConcurrentPushesAndTheirRetriesAreStoredOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 2 * kEvents);
   EXPECT_EQ(InboxRows(), kEvents);
+}
+
+// Zero trust inside: sync_worker answers only callers whose certificate names a role admitted to
+// the method. ingress's own certificate cannot use the admin API; no certificate, no connection.
+TEST_F(IngressE2eTest, InternalCallsNeedACertificateOfAnAdmittedRole) {
+  const std::string target = absl::StrCat("127.0.0.1:", sync_port_);
+  auto as_ingress = v1::IdentitySourceService::NewStub(common::MakeGrpcChannel(target, pki_->Security(ingress_cert_)));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ListIdentitySourcesRequest list;
+  list.set_tenant_id("acme");
+  v1::ListIdentitySourcesResponse sources;
+  grpc::Status refused = as_ingress->ListIdentitySources(&ctx, list, &sources);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("spiffe://sase.internal/ingress may not call"));
+  EXPECT_EQ(sources.identity_sources_size(), 0);
+  EXPECT_NE(sync_->Log().find("grpc call refused"), std::string::npos);
+
+  auto plaintext = v1::IdentitySourceService::NewStub(common::MakeGrpcChannel(target, common::GrpcSecurity::Plaintext()));
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(plaintext->ListIdentitySources(&ctx2, list, &sources).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // Meanwhile ingress, with its certificate, stores pushes as ever.
+  auto r = Push(MakePush(keys_, UserEvent("user_add_org", "mtls-1", "u1")));
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(InboxRows(), 1);
 }
 
 TEST_F(IngressE2eTest, CheckUrlIsAnsweredWithoutStoring) {

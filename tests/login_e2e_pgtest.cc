@@ -168,7 +168,7 @@ class LoginE2eTest : public ::testing::Test {
                                  absl::StrCat("--dingtalk_authorize_url=", sim_url_, "/oauth2/auth"),
                                  absl::StrCat("--dingtalk_qr_script_url=", sim_url_, "/ddlogin.js?auto=1"),
                                  absl::StrCat("--dingtalk_jsapi_script_url=", sim_url_, "/dingtalk.open.js"),
-                                 "--login_jwks_cache_s=0"},
+                                 "--login_jwks_cache_s=0", "--grpc_plaintext=true"},
         tmp + "_ingress.log");
     http_port_ = ingress_->WaitForLoggedInt("http_port");
     ASSERT_GT(http_port_, 0) << ingress_->Log();
@@ -185,7 +185,8 @@ class LoginE2eTest : public ::testing::Test {
                                      "--kek_env=SASE_TEST_KEK",
                                      "--public_host=sase.example.com",
                                      absl::StrCat("--dingtalk_oapi_base=", sim_url_),
-                                     absl::StrCat("--dingtalk_api_base=", sim_url_)};
+                                     absl::StrCat("--dingtalk_api_base=", sim_url_),
+                                     "--grpc_plaintext=true"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     sync_ = std::make_unique<testing::Subprocess>(
         argv, absl::StrCat(::testing::TempDir(), "/login_e2e_sync_", getpid(), "_", ++sync_starts_, ".log"));

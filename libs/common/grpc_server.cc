@@ -4,9 +4,11 @@
 #include <chrono>
 #include <mutex>
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -17,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace sase::common {
 namespace {
@@ -55,7 +58,28 @@ class RpcMetrics {
         latency_(prometheus::BuildHistogram()
                      .Name("sase_grpc_server_handling_seconds")
                      .Help("RPC latency from receipt to status, by method")
+                     .Register(registry)),
+        refused_(prometheus::BuildCounter()
+                     .Name("sase_grpc_server_refused_total")
+                     .Help("RPCs refused PERMISSION_DENIED before any handler ran: the caller's certificate "
+                           "identity is not admitted to the method (reason: no_identity, foreign_identity, "
+                           "role_not_admitted)")
                      .Register(registry)) {}
+
+  void Refused(const std::string& method, const std::string& reason) {
+    prometheus::Counter* counter;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Method names come from the caller: only known ones get a series of their own.
+      const std::string label = refused_methods_.size() < 256 || refused_methods_.contains({method, reason})
+                                    ? method
+                                    : std::string("other");
+      auto& c = refused_methods_[std::make_pair(label, reason)];
+      if (c == nullptr) c = &refused_.Add({{"method", label}, {"reason", reason}});
+      counter = c;
+    }
+    counter->Increment();
+  }
 
   void Record(const std::string& method, grpc::StatusCode code, double seconds) {
     prometheus::Counter* counter;
@@ -81,6 +105,8 @@ class RpcMetrics {
   std::mutex mu_;
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, prometheus::Counter*> refused_methods_;
   absl::flat_hash_map<std::pair<std::string, int>, prometheus::Counter*> counters_;
   absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_;
 };
@@ -135,16 +161,51 @@ class MetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFa
   std::shared_ptr<RpcMetrics> metrics_;
 };
 
+// Reflection on this server only (the global plugin would put it on the plaintext health
+// listener too).
+class ReflectionOption : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+  }
+};
+
 }  // namespace
+
+// grpc.health.v1.Health/Check with the statuses of the main server, for the plaintext probe port.
+class HealthMirror final : public grpc::health::v1::Health::Service {
+ public:
+  void Set(const std::string& service, bool serving) {
+    std::lock_guard<std::mutex> lock(mu_);
+    statuses_[service] = serving;
+  }
+  void SetAll(bool serving) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [name, status] : statuses_) status = serving;
+  }
+  grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = statuses_.find(request->service());
+    if (it == statuses_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service");
+    response->set_status(it->second ? grpc::health::v1::HealthCheckResponse::SERVING
+                                    : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, bool> statuses_;
+};
 
 absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std::string& listen_addr,
                                                                        const std::vector<grpc::Service*>& services,
-                                                                       std::shared_ptr<prometheus::Registry> registry) {
+                                                                       std::shared_ptr<prometheus::Registry> registry,
+                                                                       const GrpcSecurity& security,
+                                                                       const std::string& health_listen_addr) {
   static std::once_flag once;
-  std::call_once(once, [] {
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  });
+  std::call_once(once, [] { grpc::EnableDefaultHealthCheckService(true); });
   // One metrics object per registry: families must be registered once.
   // Families may be registered only once per registry; a registry that died (and whose address
   // may be reused) gets fresh metrics.
@@ -169,23 +230,44 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
   host->registry_ = registry;  // the interceptors' metric families live in it
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(listen_addr, grpc::InsecureServerCredentials(), &host->port_);
+  builder.AddListeningPort(
+      listen_addr,
+      MakeServerCredentials(security, [metrics](const std::string& method, const std::string& reason) {
+        metrics->Refused(method, reason);
+      }),
+      &host->port_);
   for (grpc::Service* s : services) builder.RegisterService(s);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<MetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(factories));
+  builder.SetOption(std::make_unique<ReflectionOption>());
   host->server_ = builder.BuildAndStart();
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", listen_addr, " (address in use or not bindable)"));
   }
   host->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!health_listen_addr.empty()) {
+    host->health_mirror_ = std::make_unique<HealthMirror>();
+    host->health_mirror_->Set("", true);
+    grpc::ServerBuilder health;
+    health.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    health.AddListeningPort(health_listen_addr, grpc::InsecureServerCredentials(), &host->health_port_);
+    health.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    health.RegisterService(host->health_mirror_.get());
+    host->health_server_ = health.BuildAndStart();
+    if (host->health_server_ == nullptr || host->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen for gRPC health checks on ", health_listen_addr,
+                                                 " (address in use or not bindable)"));
+    }
+  }
   return host;
 }
 
 void GrpcServerHost::SetServing(const std::string& service, bool serving) {
   if (shut_down_ || server_ == nullptr) return;
   server_->GetHealthCheckService()->SetServingStatus(service, serving);
+  if (health_mirror_ != nullptr) health_mirror_->Set(service, serving);
 }
 
 void GrpcServerHost::Shutdown() {
@@ -194,6 +276,11 @@ void GrpcServerHost::Shutdown() {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  if (health_mirror_ != nullptr) health_mirror_->SetAll(false);
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    health_server_->Wait();
+  }
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_->Wait();
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/grpc_security.h"
 
 namespace grpc {
 class Server;
@@ -19,17 +20,28 @@ class Registry;
 
 namespace sase::common {
 
+class HealthMirror;
+
 class GrpcServerHost {
  public:
-  // Binds listen_addr ("127.0.0.1:0" picks a port), registers services, health (every service
-  // SERVING) and reflection, and counts every RPC in `registry`:
-  //   sase_grpc_server_handled_total{method,code}, sase_grpc_server_handling_seconds{method}.
+  // Binds listen_addr ("127.0.0.1:0" picks a port) with `security` (mutual TLS and caller
+  // authorization, or explicit plaintext), registers services, health (every service SERVING)
+  // and reflection, and counts every RPC in `registry`:
+  //   sase_grpc_server_handled_total{method,code}, sase_grpc_server_handling_seconds{method},
+  //   sase_grpc_server_refused_total{method,reason} (calls the authorization refused).
+  //
+  // `health_listen_addr` (empty: none) adds a second, plaintext listener serving nothing but
+  // grpc.health.v1.Health/Check with the same statuses, for probes that cannot present a client
+  // certificate (Kubernetes' gRPC probes); its port is health_port().
   static absl::StatusOr<std::unique_ptr<GrpcServerHost>> Start(const std::string& listen_addr,
                                                                const std::vector<grpc::Service*>& services,
-                                                               std::shared_ptr<prometheus::Registry> registry);
+                                                               std::shared_ptr<prometheus::Registry> registry,
+                                                               const GrpcSecurity& security,
+                                                               const std::string& health_listen_addr = "");
   ~GrpcServerHost();
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   grpc::Server& server() { return *server_; }
   // Sets the grpc.health.v1 status of one service (its full name, e.g.
   // "sase.dingtalk.v1.SyncService"): NOT_SERVING while it cannot do its job (its database is
@@ -42,7 +54,10 @@ class GrpcServerHost {
   GrpcServerHost() = default;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HealthMirror> health_mirror_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
   bool shut_down_ = false;
 };
 

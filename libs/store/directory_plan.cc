@@ -101,15 +101,16 @@ std::string ContentHash(const v1::User& normalized) {
 }
 
 UserPlan PlanUsers(const std::vector<const v1::User*>& users, const absl::flat_hash_map<std::string, StoredUser>& stored,
-                   const AncestorMap& ancestors) {
+                   const AncestorMap& ancestors, bool keep_stored_manager) {
   UserPlan plan;
   for (const v1::User* u : users) {
+    auto it = stored.find(u->dingtalk_userid());
     v1::User content = NormalizedContent(*u);
+    if (keep_stored_manager && it != stored.end()) content.set_manager_userid(it->second.manager_userid);
     std::string hash = ContentHash(content);
     std::vector<int64_t> closure =
         UserClosure({content.department_ids().begin(), content.department_ids().end()},
                     content.status() == v1::USER_DEPARTED, ancestors);
-    auto it = stored.find(u->dingtalk_userid());
     if (it != stored.end() && it->second.hash == hash && it->second.closure == closure) {
       ++plan.unchanged;
       continue;

@@ -38,6 +38,7 @@ struct StoredUser {
   std::string hash;
   std::vector<int64_t> closure;
   int status = 0;
+  std::string manager_userid;
 };
 
 struct UserPlan {
@@ -50,7 +51,11 @@ struct UserPlan {
 };
 
 // A user is unchanged when its content hash and its closure equal what is stored.
+// `keep_stored_manager`: the batch does not know manager_userid (v2/user/list does not carry it),
+// so a stored user's content takes the stored manager_userid before hashing: it is kept and never
+// counts as a change. A user not stored yet keeps the batch's value.
 UserPlan PlanUsers(const std::vector<const ::sase::dingtalk::v1::User*>& users,
-                   const absl::flat_hash_map<std::string, StoredUser>& stored, const AncestorMap& ancestors);
+                   const absl::flat_hash_map<std::string, StoredUser>& stored, const AncestorMap& ancestors,
+                   bool keep_stored_manager = false);
 
 }  // namespace sase::store::dir_plan

@@ -58,9 +58,9 @@ TEST(PlanUsersTest, UnchangedOnlyWhenHashAndClosureMatch) {
   const AncestorMap anc{{3, {1, 2}}};
   v1::User same = User("same", {3}), renamed = User("renamed", {3}), moved = User("moved", {3}), fresh = User("new", {3});
   absl::flat_hash_map<std::string, StoredUser> stored;
-  stored["same"] = {"id-1", ContentHash(NormalizedContent(same)), {1, 2, 3}, v1::USER_ACTIVE};
-  stored["renamed"] = {"id-2", ContentHash(NormalizedContent(User("renamed-old", {3}))), {1, 2, 3}, v1::USER_ACTIVE};
-  stored["moved"] = {"id-3", ContentHash(NormalizedContent(moved)), {1, 3}, v1::USER_ACTIVE};  // 3 moved under 2
+  stored["same"] = {"id-1", ContentHash(NormalizedContent(same)), {1, 2, 3}, v1::USER_ACTIVE, ""};
+  stored["renamed"] = {"id-2", ContentHash(NormalizedContent(User("renamed-old", {3}))), {1, 2, 3}, v1::USER_ACTIVE, ""};
+  stored["moved"] = {"id-3", ContentHash(NormalizedContent(moved)), {1, 3}, v1::USER_ACTIVE, ""};  // 3 moved under 2
   UserPlan plan = PlanUsers({&same, &renamed, &moved, &fresh}, stored, anc);
   EXPECT_EQ(plan.unchanged, 1);
   ASSERT_EQ(plan.changed.size(), 3u);
@@ -69,6 +69,36 @@ TEST(PlanUsersTest, UnchangedOnlyWhenHashAndClosureMatch) {
   EXPECT_EQ(plan.changed[2], &fresh);
   EXPECT_EQ(plan.closures[1], (Paths{1, 2, 3}));
   EXPECT_EQ(plan.normalized[2].status(), v1::USER_ACTIVE) << "unspecified status is stored as active";
+}
+
+// v2/user/list carries no manager_userid: a stored user's manager is taken into the content
+// before hashing, so it is kept and does not count as a change; a new user keeps the batch's.
+TEST(PlanUsersTest, KeepStoredManagerKeepsItAndDoesNotCountItAsAChange) {
+  const AncestorMap anc;
+  v1::User with_manager = User("u", {3});
+  with_manager.set_manager_userid("boss");
+  v1::User listed = User("u", {3});  // the list view of the same user
+  v1::User fresh = User("new", {3});
+  absl::flat_hash_map<std::string, StoredUser> stored;
+  stored["u"] = {"id-1", ContentHash(NormalizedContent(with_manager)), {3}, v1::USER_ACTIVE, "boss"};
+
+  UserPlan kept = PlanUsers({&listed, &fresh}, stored, anc, /*keep_stored_manager=*/true);
+  EXPECT_EQ(kept.unchanged, 1);
+  ASSERT_EQ(kept.changed.size(), 1u);
+  EXPECT_EQ(kept.changed[0], &fresh);
+  EXPECT_EQ(kept.normalized[0].manager_userid(), "");
+
+  v1::User retitled = listed;
+  retitled.set_title("CTO");
+  UserPlan changed = PlanUsers({&retitled}, stored, anc, /*keep_stored_manager=*/true);
+  ASSERT_EQ(changed.changed.size(), 1u);
+  EXPECT_EQ(changed.normalized[0].manager_userid(), "boss") << "written with the stored manager";
+  EXPECT_EQ(changed.normalized[0].title(), "CTO");
+
+  // Without the option (an event: user/get knows the field) an empty manager is a change.
+  UserPlan cleared = PlanUsers({&listed}, stored, anc);
+  ASSERT_EQ(cleared.changed.size(), 1u);
+  EXPECT_EQ(cleared.normalized[0].manager_userid(), "");
 }
 
 TEST(PlanUsersTest, ServerSideFieldsDoNotChangeTheHash) {

@@ -24,7 +24,7 @@ const char kUserColumns[] =
 const char kDepartmentColumns[] =
     "d.tenant_id, d.idp_id::text, d.dept_id, d.name, d.parent_id, d.ancestor_ids::text, d.sort_order, "
     "(SELECT count(*) FROM user_dept_closure c WHERE c.idp_id = d.idp_id AND c.dept_id = d.dept_id AND c.direct), "
-    "(extract(epoch from d.updated_at) * 1000000)::bigint, d.version";
+    "(extract(epoch from d.updated_at) * 1000000)::bigint, d.version, array_to_json(d.manager_userids)::text";
 
 std::vector<int64_t> ParseInt64Array(const char* text) {
   std::vector<int64_t> out;
@@ -38,6 +38,17 @@ std::vector<int64_t> ParseInt64Array(const char* text) {
     } else {
       ++p;
     }
+  }
+  return out;
+}
+
+std::vector<std::string> ParseTextArrayJson(const char* text) {
+  std::vector<std::string> out;
+  if (text == nullptr || *text == '\0') return out;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
   }
   return out;
 }
@@ -142,6 +153,7 @@ v1::Department DepartmentFromRow(const pqxx::row& row, int offset) {
   d.set_member_count(f(7).as<int64_t>());
   common::SetTimestampMicros(f(8).as<int64_t>(), d.mutable_update_time());
   d.set_version(f(9).as<int64_t>());
+  for (const std::string& m : ParseTextArrayJson(f(10).c_str())) d.add_manager_userids(m);
   return d;
 }
 

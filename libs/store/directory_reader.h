@@ -135,13 +135,15 @@ extern const char kUserColumns[];
 inline constexpr int kUserColumnCount = 22;
 // SELECT list (alias d) whose columns DepartmentFromRow reads.
 extern const char kDepartmentColumns[];
-inline constexpr int kDepartmentColumnCount = 10;
+inline constexpr int kDepartmentColumnCount = 11;
 
 v1::User UserFromRow(const pqxx::row& row, int offset = 0);
 v1::Department DepartmentFromRow(const pqxx::row& row, int offset = 0);
 
 // "{1,2,3}" <-> vector. Parsing is lenient about whitespace; NULL elements are skipped.
 std::vector<int64_t> ParseInt64Array(const char* text);
+// array_to_json(text[])::text -> vector (a JSON array of strings; anything else gives {}).
+std::vector<std::string> ParseTextArrayJson(const char* text);
 std::string Int64ArrayLiteral(const std::vector<int64_t>& values);
 // Every element double-quoted and escaped, so any text survives.
 std::string TextArrayLiteral(const std::vector<std::string>& values);

@@ -241,7 +241,8 @@ pqxx::result InsertUserRows(pqxx::work& tx, const std::string& tenant, const std
 absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& tx, const std::string& tenant,
                                                                    const std::string& idp,
                                                                    const std::vector<v1::Department>& batch,
-                                                                   const std::string& origin) {
+                                                                   const std::string& origin,
+                                                                   const DepartmentUpsertOptions& options) {
   WriteResult result;
   if (batch.empty()) return result;
   for (const auto& d : batch) {
@@ -259,6 +260,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
     std::string name;
     int64_t parent = 0;
     int64_t order = 0;
+    std::vector<std::string> managers;
     std::vector<int64_t> old_ancestors;
     std::vector<int64_t> ancestors;
     bool existed = false;
@@ -266,11 +268,12 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
     std::string old_name;
     int64_t old_parent = 0;
     int64_t old_order = 0;
+    std::vector<std::string> old_managers;
   };
   absl::flat_hash_map<int64_t, Node> nodes;
   pqxx::result existing = tx.exec_params(
-      "SELECT dept_id, name, parent_id, sort_order, ancestor_ids::text FROM departments"
-      " WHERE idp_id = $1::uuid AND tenant_id = $2",
+      "SELECT dept_id, name, parent_id, sort_order, ancestor_ids::text, array_to_json(manager_userids)::text"
+      " FROM departments WHERE idp_id = $1::uuid AND tenant_id = $2",
       idp, tenant);
   nodes.reserve(existing.size() + batch.size());
   for (const auto& row : existing) {
@@ -280,6 +283,7 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
     n.parent = n.old_parent = row[2].as<int64_t>();
     n.order = n.old_order = row[3].as<int64_t>();
     n.old_ancestors = ParseInt64Array(row[4].c_str());
+    n.managers = n.old_managers = dir_internal::ParseTextArrayJson(row[5].c_str());
   }
   std::vector<int64_t> batch_ids;
   for (const auto& d : batch) {
@@ -288,7 +292,10 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
     n.in_batch = true;
     n.name = d.name();
     n.parent = d.parent_id();
-    n.order = d.order();
+    if (!n.existed || !options.keep_stored_order_and_managers) {
+      n.order = d.order();
+      n.managers.assign(d.manager_userids().begin(), d.manager_userids().end());
+    }
   }
 
   absl::flat_hash_map<int64_t, int64_t> parent_of;
@@ -304,7 +311,8 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
   for (auto& [id, n] : nodes) {
     bool moved = !n.existed || n.ancestors != n.old_ancestors;
     if (moved) path_changed.push_back(id);
-    if (!n.existed || moved || n.name != n.old_name || n.parent != n.old_parent || n.order != n.old_order) {
+    if (!n.existed || moved || n.name != n.old_name || n.parent != n.old_parent || n.order != n.old_order ||
+        n.managers != n.old_managers) {
       changed.push_back(id);
     }
   }
@@ -315,27 +323,30 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartmentsInTx(pqxx::work& t
   std::vector<int64_t> seqs = AllocateSeqs(tx, changed.size());
   std::vector<std::string> names;
   std::vector<int64_t> parents, orders, versions;
-  std::vector<std::string> ancestors;
+  std::vector<std::string> ancestors, managers;
   for (size_t i = 0; i < changed.size(); ++i) {
     const Node& n = nodes.at(changed[i]);
     names.push_back(n.name);
     parents.push_back(n.parent);
     orders.push_back(n.order);
     ancestors.push_back(Int64ArrayLiteral(n.ancestors));
+    managers.push_back(nlohmann::json(n.managers).dump());  // a JSON array per row (unnest is 1-D)
     versions.push_back(seqs[i]);
   }
   pqxx::result written = tx.exec_params(
       absl::StrCat(
-          "INSERT INTO departments AS d (idp_id, dept_id, tenant_id, name, parent_id, ancestor_ids, sort_order, version)"
-          " SELECT $1::uuid, t.id, $2, t.n, t.p, t.a::bigint[], t.o, t.v"
-          " FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[])"
-          " AS t(id, n, p, a, o, v)"
+          "INSERT INTO departments AS d (idp_id, dept_id, tenant_id, name, parent_id, ancestor_ids, sort_order,"
+          " manager_userids, version)"
+          " SELECT $1::uuid, t.id, $2, t.n, t.p, t.a::bigint[], t.o,"
+          " ARRAY(SELECT x.e FROM jsonb_array_elements_text(t.m::jsonb) WITH ORDINALITY AS x(e, i) ORDER BY x.i), t.v"
+          " FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::bigint[])"
+          " AS t(id, n, p, a, o, m, v)"
           " ON CONFLICT (idp_id, dept_id) DO UPDATE SET name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,"
-          " ancestor_ids = EXCLUDED.ancestor_ids, sort_order = EXCLUDED.sort_order, version = EXCLUDED.version,"
-          " updated_at = now() RETURNING ",
+          " ancestor_ids = EXCLUDED.ancestor_ids, sort_order = EXCLUDED.sort_order,"
+          " manager_userids = EXCLUDED.manager_userids, version = EXCLUDED.version, updated_at = now() RETURNING ",
           dir_internal::kDepartmentColumns),
       idp, tenant, Int64ArrayLiteral(changed), TextArrayLiteral(names), Int64ArrayLiteral(parents),
-      TextArrayLiteral(ancestors), Int64ArrayLiteral(orders), Int64ArrayLiteral(versions));
+      TextArrayLiteral(ancestors), Int64ArrayLiteral(orders), TextArrayLiteral(managers), Int64ArrayLiteral(versions));
   ChangeRows changes;
   std::vector<v1::Department> depts;
   depts.reserve(written.size());
@@ -439,7 +450,8 @@ absl::StatusOr<WriteResult> DirectoryWriter::DeleteDepartmentsInTx(pqxx::work& t
 absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, const std::string& tenant,
                                                              const std::string& idp,
                                                              const std::vector<v1::User>& batch,
-                                                             const std::string& origin) {
+                                                             const std::string& origin,
+                                                             const UserUpsertOptions& options) {
   WriteResult result;
   if (batch.empty()) return result;
   // Last occurrence of a userid wins.
@@ -481,19 +493,21 @@ absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsersInTx(pqxx::work& tx, con
         // One probe of the unique (idp_id, dingtalk_userid) key per userid (the source's tenant was
         // checked above). A plain "= ANY(...)" let stale statistics during a bulk load pick a bitmap
         // over every row of the source, per batch; OFFSET 0 keeps the subquery a per-key lookup.
-        "SELECT k.id, u.user_id::text, coalesce(encode(u.content_hash, 'hex'), ''), u.dept_closure::text, u.status"
-        " FROM unnest($2::text[]) AS k(id) CROSS JOIN LATERAL (SELECT user_id, content_hash, dept_closure, status"
-        " FROM users WHERE idp_id = $1::uuid AND dingtalk_userid = k.id OFFSET 0) u",
+        "SELECT k.id, u.user_id::text, coalesce(encode(u.content_hash, 'hex'), ''), u.dept_closure::text, u.status,"
+        " u.manager_userid FROM unnest($2::text[]) AS k(id) CROSS JOIN LATERAL (SELECT user_id, content_hash,"
+        " dept_closure, status, manager_userid FROM users WHERE idp_id = $1::uuid AND dingtalk_userid = k.id"
+        " OFFSET 0) u",
         idp, TextArrayLiteral(userids));
     existing.reserve(r.size());
     for (const auto& row : r) {
-      existing.emplace(row[0].c_str(), dir_plan::StoredUser{row[1].c_str(), row[2].c_str(), ParseInt64Array(row[3].c_str()),
-                                                row[4].as<int>()});
+      existing.emplace(row[0].c_str(),
+                       dir_plan::StoredUser{row[1].c_str(), row[2].c_str(), ParseInt64Array(row[3].c_str()),
+                                            row[4].as<int>(), row[5].c_str()});
     }
   }
 
   // Decide what changed.
-  dir_plan::UserPlan plan = dir_plan::PlanUsers(users, existing, anc);
+  dir_plan::UserPlan plan = dir_plan::PlanUsers(users, existing, anc, options.keep_stored_manager);
   result.unchanged = plan.unchanged;
   std::vector<const v1::User*>& changed = plan.changed;
   std::vector<v1::User>& normalized = plan.normalized;
@@ -607,14 +621,17 @@ absl::StatusOr<WriteResult> InTransaction(PgPool& pool, Fn fn) {
 
 absl::StatusOr<WriteResult> DirectoryWriter::UpsertDepartments(const std::string& tenant, const std::string& idp,
                                                                const std::vector<v1::Department>& batch,
-                                                               const std::string& origin) {
-  return InTransaction(pool_, [&](pqxx::work& tx) { return UpsertDepartmentsInTx(tx, tenant, idp, batch, origin); });
+                                                               const std::string& origin,
+                                                               const DepartmentUpsertOptions& options) {
+  return InTransaction(pool_,
+                       [&](pqxx::work& tx) { return UpsertDepartmentsInTx(tx, tenant, idp, batch, origin, options); });
 }
 
 absl::StatusOr<WriteResult> DirectoryWriter::UpsertUsers(const std::string& tenant, const std::string& idp,
                                                          const std::vector<v1::User>& batch,
-                                                         const std::string& origin) {
-  return InTransaction(pool_, [&](pqxx::work& tx) { return UpsertUsersInTx(tx, tenant, idp, batch, origin); });
+                                                         const std::string& origin, const UserUpsertOptions& options) {
+  return InTransaction(pool_,
+                       [&](pqxx::work& tx) { return UpsertUsersInTx(tx, tenant, idp, batch, origin, options); });
 }
 
 absl::StatusOr<WriteResult> DirectoryWriter::MarkDeparted(const std::string& tenant, const std::string& idp,

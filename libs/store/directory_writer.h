@@ -37,18 +37,30 @@ struct WriteResult {
   int64_t last_seq = 0;  // 0 when nothing changed
 };
 
+// Fields a batch does not know because the DingTalk call it came from does not carry them: for a
+// row already stored, the stored value is kept and the field never counts as a change; a new row
+// gets the batch's value (normally the default). A full sync sets them; events (user/get,
+// department/get) know every field and leave them false.
+struct UserUpsertOptions {
+  bool keep_stored_manager = false;  // v2/user/list has no manager_userid
+};
+struct DepartmentUpsertOptions {
+  bool keep_stored_order_and_managers = false;  // department/listsub has neither order nor managers
+};
+
 class DirectoryWriter {
  public:
   explicit DirectoryWriter(PgPool& pool) : pool_(pool) {}
 
-  // Creates or updates departments. Only department_id (> 0), name, parent_id (0 for the root)
-  // and order are read from each input. parent_id/ancestor_ids are computed from the whole
+  // Creates or updates departments. Only department_id (> 0), name, parent_id (0 for the root),
+  // order and manager_userids are read from each input. parent_id/ancestor_ids are computed from the whole
   // stored tree plus the batch (parents may come later in the batch, or in a later batch: a
   // department whose parent is unknown is top-level until the parent arrives). A move recomputes
   // the paths of every descendant and the closures of their users. A cycle is InvalidArgument.
   absl::StatusOr<WriteResult> UpsertDepartments(const std::string& tenant, const std::string& idp_id,
                                                 const std::vector<dingtalk::v1::Department>& batch,
-                                                const std::string& origin);
+                                                const std::string& origin,
+                                                const DepartmentUpsertOptions& options = {});
 
   // Creates or updates users keyed by dingtalk_userid. Reads every content field of v1::User
   // (unionid, name, email, org_email, mobile, job_number, title, avatar, manager_userid, active,
@@ -57,7 +69,8 @@ class DirectoryWriter {
   // user_dept_closure are computed from the departments' ancestors (a departed user has no
   // memberships). Unchanged content (content_hash) and closure → no write.
   absl::StatusOr<WriteResult> UpsertUsers(const std::string& tenant, const std::string& idp_id,
-                                          const std::vector<dingtalk::v1::User>& batch, const std::string& origin);
+                                          const std::vector<dingtalk::v1::User>& batch, const std::string& origin,
+                                          const UserUpsertOptions& options = {});
 
   // Sets status DEPARTED and drops the users' memberships (dept_ids are kept for the record).
   // Unknown or already departed users are counted as unchanged.
@@ -73,11 +86,13 @@ class DirectoryWriter {
   static absl::StatusOr<WriteResult> UpsertDepartmentsInTx(pqxx::work& tx, const std::string& tenant,
                                                            const std::string& idp_id,
                                                            const std::vector<dingtalk::v1::Department>& batch,
-                                                           const std::string& origin);
+                                                           const std::string& origin,
+                                                           const DepartmentUpsertOptions& options = {});
   static absl::StatusOr<WriteResult> UpsertUsersInTx(pqxx::work& tx, const std::string& tenant,
                                                      const std::string& idp_id,
                                                      const std::vector<dingtalk::v1::User>& batch,
-                                                     const std::string& origin);
+                                                     const std::string& origin,
+                                                     const UserUpsertOptions& options = {});
   static absl::StatusOr<WriteResult> MarkDepartedInTx(pqxx::work& tx, const std::string& tenant,
                                                       const std::string& idp_id,
                                                       const std::vector<std::string>& dingtalk_userids,

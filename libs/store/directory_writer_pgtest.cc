@@ -227,6 +227,91 @@ TEST_F(DirectoryWriterPgTest, UnchangedReupsertWritesNothing) {
   EXPECT_EQ(Count("SELECT kind FROM change_log ORDER BY seq DESC LIMIT 1"), v1::CHANGE_USER_UPDATED);
 }
 
+// What a full sync cannot know (v2/user/list has no manager_userid; department/listsub neither
+// order nor managers) is kept from the last event and is never counted as a change; events
+// (the default options) write every field, clearing too.
+TEST_F(DirectoryWriterPgTest, FieldsTheBatchDoesNotCarryAreKeptAndNeverAChange) {
+  v1::Department root = Dept(1, 0), sales = Dept(2, 1, "Sales");
+  sales.set_order(7);
+  sales.add_manager_userids("mgr-b");
+  sales.add_manager_userids("mgr-a");  // DingTalk's order, not sorted
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {root, sales}, "event").ok());
+  v1::User alice = User("alice", {2});
+  alice.set_manager_userid("mgr-b");
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {alice}, "event").ok());
+  auto stored = reader_->GetDepartment("t1", idp_, 2);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->order(), 7);
+  EXPECT_THAT(stored->manager_userids(), ElementsAre("mgr-b", "mgr-a"));
+  const int64_t changes = Count("SELECT count(*) FROM change_log");
+
+  // The list-call view: no order, no managers, no manager_userid. Nothing is written.
+  v1::Department listed = Dept(2, 1, "Sales");
+  v1::User alice_listed = User("alice", {2});
+  const DepartmentUpsertOptions keep_dept{.keep_stored_order_and_managers = true};
+  const UserUpsertOptions keep_user{.keep_stored_manager = true};
+  auto d = writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), listed}, "sync", keep_dept);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->created + d->updated, 0);
+  EXPECT_EQ(d->unchanged, 2);
+  auto u = writer_->UpsertUsers("t1", idp_, {alice_listed}, "sync", keep_user);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->created + u->updated, 0);
+  EXPECT_EQ(u->unchanged, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM change_log"), changes);
+  EXPECT_EQ(Count("SELECT sort_order FROM departments WHERE dept_id = 2"), 7);
+
+  // A change the list call does carry is written, keeping the rest; the payloads carry it.
+  listed.set_name("Sales & Marketing");
+  alice_listed.set_title("lead");
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {listed}, "sync", keep_dept).ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {alice_listed}, "sync", keep_user).ok());
+  auto log = reader_->ReadChanges("t1", "", 0, 100);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(static_cast<int64_t>(log->size()), changes + 2);
+  const v1::Change& dept_change = (*log)[log->size() - 2];
+  ASSERT_TRUE(dept_change.has_department());
+  EXPECT_EQ(dept_change.department().name(), "Sales & Marketing");
+  EXPECT_EQ(dept_change.department().order(), 7);
+  EXPECT_THAT(dept_change.department().manager_userids(), ElementsAre("mgr-b", "mgr-a"));
+  const v1::Change& user_change = log->back();
+  ASSERT_TRUE(user_change.has_user());
+  EXPECT_EQ(user_change.user().title(), "lead");
+  EXPECT_EQ(user_change.user().manager_userid(), "mgr-b");
+  auto served = reader_->GetUser("t1", user_change.user().user_id());
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->manager_userid(), "mgr-b");
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*served, user_change.user()));
+
+  // A new row takes the batch's value; another re-sync is still a no-op.
+  v1::Department fresh = Dept(3, 1);
+  v1::User bob = User("bob", {3});
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {fresh}, "sync", keep_dept).ok());
+  ASSERT_TRUE(writer_->UpsertUsers("t1", idp_, {bob}, "sync", keep_user).ok());
+  const int64_t after_new = Count("SELECT count(*) FROM change_log");
+  auto again_d = writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), listed, fresh}, "sync", keep_dept);
+  auto again_u = writer_->UpsertUsers("t1", idp_, {alice_listed, bob}, "sync", keep_user);
+  ASSERT_TRUE(again_d.ok() && again_u.ok());
+  EXPECT_EQ(again_d->created + again_d->updated + again_u->created + again_u->updated, 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM change_log"), after_new);
+
+  // An event (default options) knows every field: it replaces, and clears, them.
+  v1::Department modified = Dept(2, 1, "Sales & Marketing");
+  modified.set_order(3);
+  modified.add_manager_userids("mgr-c");
+  ASSERT_TRUE(writer_->UpsertDepartments("t1", idp_, {modified}, "event").ok());
+  auto replaced = reader_->GetDepartment("t1", idp_, 2);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced->order(), 3);
+  EXPECT_THAT(replaced->manager_userids(), ElementsAre("mgr-c"));
+  auto cleared = writer_->UpsertUsers("t1", idp_, {alice_listed}, "event");
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->updated, 1);
+  auto no_manager = reader_->GetUser("t1", user_change.user().user_id());
+  ASSERT_TRUE(no_manager.ok());
+  EXPECT_EQ(no_manager->manager_userid(), "");
+}
+
 TEST_F(DirectoryWriterPgTest, MoveRecomputesDescendantPathsAndUserClosures) {
   ASSERT_TRUE(
       writer_->UpsertDepartments("t1", idp_, {Dept(1, 0), Dept(10, 1), Dept(11, 10), Dept(12, 11), Dept(20, 1)}, "t")

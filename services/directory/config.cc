@@ -7,6 +7,9 @@ absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv,
   DirectoryConfig c;
   common::ConfigParser p("directory");
   p.String("listen_addr", &c.listen_addr, "127.0.0.1:50062", "gRPC listen address (host:port)");
+  common::AddGrpcSecurityKeys(p, &c.grpc_security);
+  p.String("grpc_health_listen_addr", &c.grpc_health_listen_addr, "",
+           "plaintext listener serving only grpc.health.v1 Check (for probes without a client certificate, e.g. Kubernetes gRPC probes); empty: none");
   p.String("metrics_addr", &c.metrics_addr, "127.0.0.1:9462", "Prometheus /metrics address (host:port)");
   p.String("pg_dsn", &c.pg_dsn, "", "PostgreSQL connection string", {.required = true, .secret = true});
   p.Int("pg_pool_size", &c.pg_pool_size, 16, "PostgreSQL connections for queries", {.min = 1, .max = 256});
@@ -21,6 +24,7 @@ absl::StatusOr<DirectoryConfig> LoadDirectoryConfig(int argc, char** argv,
         {.min = 0, .max = 600000});
   absl::Status s = p.Parse(argc, argv, getenv);
   if (!s.ok()) return s;
+  if (s = common::CheckGrpcSecurity(c.grpc_security, {{"listen_addr", c.listen_addr}}); !s.ok()) return s;
   c.describe = p.Describe();
   return c;
 }

@@ -6,11 +6,14 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/grpc_security.h"
 
 namespace sase::directory {
 
 struct DirectoryConfig {
   std::string listen_addr;   // default 127.0.0.1:50062
+  common::GrpcSecurity grpc_security;  // mutual TLS (or explicit loopback plaintext)
+  std::string grpc_health_listen_addr;  // plaintext grpc.health.v1 only, for probes; empty: none
   std::string metrics_addr;  // default 127.0.0.1:9462
   std::string pg_dsn;        // required, secret
   int64_t pg_pool_size = 16;

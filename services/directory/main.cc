@@ -75,10 +75,12 @@ int main(int argc, char** argv) {
                      {{"metrics_addr", config->metrics_addr}, {"reason", std::string(metrics.status().message())}});
     return 4;
   }
-  auto host = common::GrpcServerHost::Start(config->listen_addr, {&service}, registry);
+  auto host = common::GrpcServerHost::Start(config->listen_addr, {&service}, registry, config->grpc_security,
+                                            config->grpc_health_listen_addr);
   if (!host.ok()) {
-    common::LogError("cannot start gRPC server",
-                     {{"listen_addr", config->listen_addr}, {"reason", std::string(host.status().message())}});
+    common::LogError("cannot start gRPC server", {{"listen_addr", config->listen_addr},
+                                                  {"grpc_health_listen_addr", config->grpc_health_listen_addr},
+                                                  {"reason", std::string(host.status().message())}});
     return 4;
   }
   // DirectoryService answers NOT_SERVING on grpc.health.v1 while its database does not.
@@ -86,7 +88,10 @@ int main(int argc, char** argv) {
     (*host)->SetServing(dingtalk::v1::DirectoryService::service_full_name(), ok);
   });
   database.Start();
-  common::LogInfo("serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
+  common::LogInfo("serving", {{"grpc_port", (*host)->port()},
+                              {"metrics_port", (*metrics)->port()},
+                              {"grpc_tls", !config->grpc_security.plaintext},
+                              {"health_port", (*host)->health_port()}});
   int sig = common::WaitForShutdownSignal();
   common::LogInfo("shutting down", {{"signal", sig}});
   database.Stop();

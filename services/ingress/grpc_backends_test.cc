@@ -16,7 +16,8 @@ namespace v1 = ::sase::dingtalk::v1;
 // A real gRPC server on 127.0.0.1:0 hosting SyncService (its RPCs unimplemented: only health matters).
 TEST(GrpcReadinessCheckTest, FollowsTheServiceHealthAndTheConnection) {
   v1::SyncService::Service service;
-  auto host = common::GrpcServerHost::Start("127.0.0.1:0", {&service}, std::make_shared<prometheus::Registry>());
+  auto host = common::GrpcServerHost::Start("127.0.0.1:0", {&service}, std::make_shared<prometheus::Registry>(),
+                                            common::GrpcSecurity::Plaintext());
   ASSERT_TRUE(host.ok()) << host.status();
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*host)->port()), grpc::InsecureChannelCredentials());
   auto check = MakeGrpcReadinessCheck(channel, std::chrono::milliseconds(2000));

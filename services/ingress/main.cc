@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   p.String("listen_addr", &listen_addr, "127.0.0.1:8080", "public HTTP listen address host:port");
   p.String("metrics_addr", &metrics_addr, "127.0.0.1:9460", "Prometheus /metrics listen address");
   p.String("sync_worker_addr", &sync_worker_addr, "127.0.0.1:50061", "sync_worker gRPC address");
+  // ingress's client identity towards sync_worker: spiffe://<trust domain>/ingress.
+  sase::common::GrpcSecurity grpc_security;
+  sase::common::AddGrpcSecurityKeys(p, &grpc_security, "sync_worker_tls_server_name");
   p.Int("timestamp_window_s", &window_s, 3600, "accepted |now - push timestamp| in seconds", {.min = 1, .max = 86400});
   p.Int("max_body_bytes", &max_body, 65536, "largest accepted push body", {.min = 1024, .max = 16 << 20});
   p.Int("http_threads", &threads, 2, "HTTP event-loop threads (each serves many connections)", {.min = 1, .max = 64});
@@ -84,6 +87,11 @@ int main(int argc, char** argv) {
       std::cout << s.message();
       return 0;
     }
+    std::cerr << "ingress: " << s.message() << "\n";
+    return 2;
+  }
+  if (absl::Status s = sase::common::CheckGrpcSecurity(grpc_security, {{"sync_worker_addr", sync_worker_addr}});
+      !s.ok()) {
     std::cerr << "ingress: " << s.message() << "\n";
     return 2;
   }
@@ -133,7 +141,7 @@ int main(int argc, char** argv) {
                            {{"metrics_addr", metrics_addr}, {"reason", std::string(metrics.status().message())}});
     return 3;
   }
-  auto channel = grpc::CreateChannel(sync_worker_addr, grpc::InsecureChannelCredentials());
+  auto channel = sase::common::MakeGrpcChannel(sync_worker_addr, grpc_security);
   auto timeout = std::chrono::milliseconds(rpc_timeout_ms);
   sase::common::Clock& clock = sase::common::SystemClock();
   sase::ingress::KeyCache keys(sase::ingress::MakeGrpcKeyFetcher(channel, timeout), clock,

@@ -26,6 +26,9 @@ absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
   SyncWorkerConfig cfg;
   common::ConfigParser p("sync_worker");
   p.String("listen_addr", &cfg.listen_addr, "127.0.0.1:50061", "gRPC listen address (host:port)");
+  common::AddGrpcSecurityKeys(p, &cfg.grpc_security);
+  p.String("grpc_health_listen_addr", &cfg.grpc_health_listen_addr, "",
+           "plaintext listener serving only grpc.health.v1 Check (for probes without a client certificate, e.g. Kubernetes gRPC probes); empty: none");
   p.String("metrics_addr", &cfg.metrics_addr, "127.0.0.1:9461", "Prometheus /metrics listen address (host:port)");
   p.String("pg_dsn", &cfg.pg_dsn, "", "PostgreSQL connection string", {.required = true, .secret = true});
   p.Int("pg_pool_size", &cfg.pg_pool_size, 8, "PostgreSQL connections in the pool", {.min = 1, .max = 256});
@@ -55,6 +58,9 @@ absl::StatusOr<SyncWorkerConfig> LoadSyncWorkerConfig(int argc, char** argv,
   if (absl::Status s = ValidateSyncSettings(cfg.sync); !s.ok()) return s;
   if (cfg.listen_addr.empty()) return absl::InvalidArgumentError("config key listen_addr: must not be empty");
   if (cfg.metrics_addr.empty()) return absl::InvalidArgumentError("config key metrics_addr: must not be empty");
+  if (absl::Status s = common::CheckGrpcSecurity(cfg.grpc_security, {{"listen_addr", cfg.listen_addr}}); !s.ok()) {
+    return s;
+  }
   if (cfg.kek_file.empty() && cfg.kek_env.empty()) {
     return absl::InvalidArgumentError(
         "config key kek_file: a key-encryption key is required (set kek_file, or kek_env to the name of an "

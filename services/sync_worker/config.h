@@ -6,12 +6,15 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/grpc_security.h"
 #include "sync_worker/sync_config.h"
 
 namespace sase::sync_worker {
 
 struct SyncWorkerConfig {
   std::string listen_addr;   // gRPC, default 127.0.0.1:50061
+  common::GrpcSecurity grpc_security;  // mutual TLS (or explicit loopback plaintext)
+  std::string grpc_health_listen_addr;  // plaintext grpc.health.v1 only, for probes; empty: none
   std::string metrics_addr;  // Prometheus /metrics, default 127.0.0.1:9461
   std::string pg_dsn;        // required, secret
   int64_t pg_pool_size = 8;

@@ -116,10 +116,12 @@ int main(int argc, char** argv) {
   }
 
   absl::StatusOr<std::unique_ptr<common::GrpcServerHost>> host =
-      common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service, &tenant_service, &login_service}, registry);
+      common::GrpcServerHost::Start(cfg->listen_addr, {&identity_service, &sync_service, &tenant_service, &login_service}, registry,
+                                    cfg->grpc_security, cfg->grpc_health_listen_addr);
   if (!host.ok()) {
-    common::LogError("cannot start gRPC server",
-                     {{"listen_addr", cfg->listen_addr}, {"reason", std::string(host.status().message())}});
+    common::LogError("cannot start gRPC server", {{"listen_addr", cfg->listen_addr},
+                                                  {"grpc_health_listen_addr", cfg->grpc_health_listen_addr},
+                                                  {"reason", std::string(host.status().message())}});
     return 3;
   }
   absl::StatusOr<std::unique_ptr<common::MetricsEndpoint>> metrics =
@@ -138,7 +140,10 @@ int main(int argc, char** argv) {
     (*host)->SetServing(dingtalk::v1::LoginService::service_full_name(), ok);
   });
   database.Start();
-  common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()}, {"metrics_port", (*metrics)->port()}});
+  common::LogInfo("sync_worker serving", {{"grpc_port", (*host)->port()},
+                                          {"metrics_port", (*metrics)->port()},
+                                          {"grpc_tls", !cfg->grpc_security.plaintext},
+                                          {"health_port", (*host)->health_port()}});
 
   sync_engine->Start();
   event_processor.Start();

@@ -30,6 +30,7 @@
 //   GET  /admin/events              every event the mutations produced, in the current layout
 //   POST /admin/failed_events       {"type","user_ids"?,"dept_ids"?}: file an event as failed directly
 //   POST /admin/callback/check_url  push {"EventType":"check_url"} through the event pusher (409 if none)
+//   GET  /admin/robot/messages, POST /admin/robot/reset: the custom robot (robot_handlers.cc)
 
 #include "absl/strings/str_cat.h"
 #include "dingtalk_sim/sim_server.h"

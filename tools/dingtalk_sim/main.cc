@@ -73,6 +73,12 @@ int main(int argc, char** argv) {
   p.String("fault_ip_ban_rate", &ip_ban_rate, "0", "fraction of API calls answered with the IP-ban page");
   p.String("fault_ip_ban_style", &ip_ban_style, "html", "IP-ban answer: html or json");
   p.String("fault_drop_rate", &drop_rate, "0", "fraction of API calls whose connection is closed without reply");
+  p.String("robot_access_token", &opt.robot.access_token, opt.robot.access_token,
+           "access_token of the custom group robot at /robot/send", {.secret = true});
+  p.String("robot_secret", &opt.robot.secret, opt.robot.secret,
+           "signing secret (加签) of the robot; empty: no signature check", {.secret = true});
+  p.Int("robot_per_minute", &opt.robot.per_minute, 20, "robot messages per 60 s before 410100", {.min = 1});
+  p.Int("robot_mute_s", &opt.robot.mute_s, 600, "how long the robot refuses (410100) after an overrun", {.min = 0});
   p.Int("threads", &threads, 16, "HTTP worker threads", {.min = 2, .max = 1024});
   p.String("callback_url", &push.url, "", "connector ingress URL for event pushes (empty = no pushes)");
   p.String("callback_token", &push.token, "", "callback signature token", {.secret = true});

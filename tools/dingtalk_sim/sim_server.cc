@@ -139,6 +139,7 @@ absl::StatusOr<std::unique_ptr<SimServer>> SimServer::Start(SimOptions options) 
   s->RegisterApiRoutes();
   s->RegisterAdminRoutes();
   s->RegisterLoginRoutes();
+  s->RegisterRobotRoutes();
   if (s->opt_.port == 0) {
     s->port_ = s->http_.bind_to_any_port(s->opt_.host);
     if (s->port_ <= 0) return absl::UnavailableError(absl::StrCat("cannot bind ", s->opt_.host));

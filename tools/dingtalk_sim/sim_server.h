@@ -16,7 +16,10 @@
 //        hooks sim_userid=U (302 with a code for U) and sim_error=E (302 with error=E)
 //   GET  /ddlogin.js          DTFrameLogin stand-in with a fresh OAuth code of the login user baked in
 //   GET  /dingtalk.open.js    dd (JSAPI) stand-in with a fresh free-login code baked in (?in_app=1: in DingTalk)
-// Admin endpoints: see admin_handlers.cc (the list is in the README block there).
+// Custom group robot (robot.h, robot_handlers.cc; DingTalk serves it from oapi.dingtalk.com):
+//   POST /robot/send?access_token&timestamp&sign   signed markdown/text messages, 20 per minute
+// Admin endpoints: see admin_handlers.cc (the list is in the README block there) and, for the
+// robot, robot_handlers.cc.
 //
 // Test use: Start() with port 0 and read port(); everything is in-process.
 
@@ -40,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "dingtalk_sim/event_pusher.h"
 #include "dingtalk_sim/org.h"
+#include "dingtalk_sim/robot.h"
 #include "nlohmann/json.hpp"
 
 namespace sase::dingtalk_sim {
@@ -84,6 +88,7 @@ struct SimOptions {
   ThrottleStyle throttle_style = ThrottleStyle::kSubCode;
   TokenErrorStyle token_error_style = TokenErrorStyle::kTopLevel;
   FaultSettings faults;
+  RobotOptions robot;  // the custom group robot behind /robot/send
   int threads = 16;
   // Optional event delivery. Called once at start with the callback that files failed events.
   std::function<std::unique_ptr<EventPusher>(EventPusher::FailedCallback)> pusher_factory;
@@ -109,6 +114,7 @@ class SimServer {
   void RegisterApiRoutes();
   void RegisterAdminRoutes();
   void RegisterLoginRoutes();
+  void RegisterRobotRoutes();
 
   // Registers an old-API (oapi) POST route that needs an app access token.
   void OldRoute(const std::string& method, const std::string& path, OldHandler handler);
@@ -174,6 +180,7 @@ class SimServer {
   std::vector<SimEvent> event_log_;
   std::deque<SimEvent> failed_events_;
   std::unique_ptr<EventPusher> pusher_;
+  std::unique_ptr<RobotSim> robot_;  // locks itself
 };
 
 }  // namespace sase::dingtalk_sim

@@ -156,6 +156,14 @@ std::vector<FlagSpec> BuildGlobalFlags() {
       Value("tenant", "ID", absl::StrCat("tenant id (env SASE_TENANT, default ", kDefaultTenant, ")")),
       Bool("json", "machine output: one JSON document (watch: one JSON object per line)"),
       Value("timeout", "SECONDS", "deadline of each call (default 10)"),
+      Value("tls-cert", "FILE",
+            "client certificate (PEM, URI SAN spiffe://sase.internal/admin[/name]) for mutual TLS "
+            "(env SASE_TLS_CERT_FILE; without the three TLS flags sasectl speaks plaintext)"),
+      Value("tls-key", "FILE", "its private key (env SASE_TLS_KEY_FILE)"),
+      Value("tls-ca", "FILE", "CA certificates the services' certificates must chain to (env SASE_TLS_CA_FILE)"),
+      Value("tls-server-name", "NAME",
+            "DNS name the services' certificates must carry when the address is not that name "
+            "(env SASE_TLS_SERVER_NAME)"),
   };
 }
 
@@ -224,6 +232,14 @@ absl::Status ApplyGlobal(const std::string& name, const std::string& value, Glob
       return UsageError(absl::StrCat("--timeout takes a number of seconds in (0, 86400], not \"", value, "\""));
     }
     g.timeout_seconds = t;
+  } else if (name == "tls-cert") {
+    g.tls_cert = value;
+  } else if (name == "tls-key") {
+    g.tls_key = value;
+  } else if (name == "tls-ca") {
+    g.tls_ca = value;
+  } else if (name == "tls-server-name") {
+    g.tls_server_name = value;
   }
   if ((name == "sync-worker" || name == "directory" || name == "tenant") && value.empty()) {
     return UsageError(absl::StrCat("--", name, " must not be empty"));
@@ -307,7 +323,9 @@ std::string CommandUsage(const CommandSpec& c) {
     absl::StrAppend(&out, "\nflags:\n");
     for (const FlagSpec& f : c.flags) absl::StrAppend(&out, FlagUsageLine(f));
   }
-  absl::StrAppend(&out, "\nglobal flags: --sync-worker ADDR --directory ADDR --tenant ID --json --timeout SECONDS\n");
+  absl::StrAppend(&out,
+                  "\nglobal flags: --sync-worker ADDR --directory ADDR --tenant ID --json --timeout SECONDS\n"
+                  "  --tls-cert FILE --tls-key FILE --tls-ca FILE [--tls-server-name NAME]\n");
   return out;
 }
 
@@ -320,6 +338,10 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& argv
   if (std::string v = env("SASE_SYNC_WORKER_ADDR"); !v.empty()) inv.global.sync_worker_addr = v;
   if (std::string v = env("SASE_DIRECTORY_ADDR"); !v.empty()) inv.global.directory_addr = v;
   if (std::string v = env("SASE_TENANT"); !v.empty()) inv.global.tenant = v;
+  inv.global.tls_cert = env("SASE_TLS_CERT_FILE");
+  inv.global.tls_key = env("SASE_TLS_KEY_FILE");
+  inv.global.tls_ca = env("SASE_TLS_CA_FILE");
+  inv.global.tls_server_name = env("SASE_TLS_SERVER_NAME");
 
   bool help = false;
   bool only_positional = false;
@@ -459,6 +481,16 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& argv
   for (const FlagSpec& f : command->flags) {
     if (f.required && !inv.Has(f.name)) {
       return UsageError(absl::StrCat("\"", command->Path(), "\" needs --", f.name, " ", f.value_name));
+    }
+  }
+  const GlobalOptions& g = inv.global;
+  if (!g.tls_cert.empty() || !g.tls_key.empty() || !g.tls_ca.empty()) {
+    for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"tls-cert", &g.tls_cert},
+                                      {"tls-key", &g.tls_key},
+                                      {"tls-ca", &g.tls_ca}}) {
+      if (value->empty()) {
+        return UsageError(absl::StrCat("--", flag, " is needed too: mutual TLS takes --tls-cert, --tls-key and --tls-ca"));
+      }
     }
   }
   return inv;

@@ -61,6 +61,9 @@ struct GlobalOptions {
   std::string tenant = kDefaultTenant;
   bool json = false;
   double timeout_seconds = kDefaultTimeoutSeconds;
+  // Mutual TLS towards both services when --tls-cert/--tls-key/--tls-ca (or SASE_TLS_CERT_FILE,
+  // SASE_TLS_KEY_FILE, SASE_TLS_CA_FILE) are given; plaintext otherwise (a local run).
+  std::string tls_cert, tls_key, tls_ca, tls_server_name;
 };
 
 struct Invocation {

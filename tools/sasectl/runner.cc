@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_security.h"
 #include "common/watch_cursor.h"
 #include "sase/dingtalk/v1/directory.grpc.pb.h"
 #include "sase/dingtalk/v1/identity_source.grpc.pb.h"
@@ -87,13 +88,23 @@ class Runner {
   v1::DirectoryService::Stub& Dir() {
     if (!dir_) {
       dir_ = v1::DirectoryService::NewStub(
-          grpc::CreateChannel(inv_.global.directory_addr, grpc::InsecureChannelCredentials()));
+          common::MakeGrpcChannel(inv_.global.directory_addr, Security()));
     }
     return *dir_;
   }
+  common::GrpcSecurity Security() const {
+    const GlobalOptions& g = inv_.global;
+    if (g.tls_cert.empty()) return common::GrpcSecurity::Plaintext();
+    common::GrpcSecurity s;
+    s.cert_file = g.tls_cert;
+    s.key_file = g.tls_key;
+    s.ca_file = g.tls_ca;
+    s.server_name = g.tls_server_name;
+    return s;
+  }
   std::shared_ptr<grpc::Channel> SyncWorkerChannel() {
     if (!sync_worker_channel_) {
-      sync_worker_channel_ = grpc::CreateChannel(inv_.global.sync_worker_addr, grpc::InsecureChannelCredentials());
+      sync_worker_channel_ = common::MakeGrpcChannel(inv_.global.sync_worker_addr, Security());
     }
     return sync_worker_channel_;
   }
@@ -106,7 +117,7 @@ class Runner {
                       inv_.command->group == "user" || inv_.command->group == "dept" || inv_.command->group == "watch"
                           ? inv_.global.directory_addr
                           : inv_.global.sync_worker_addr,
-                      "?)");
+                      inv_.global.tls_cert.empty() ? "? does it need --tls-cert, --tls-key and --tls-ca?)" : "?)");
     }
     err_ << FormatError(code, message, secrets_);
     return ExitCodeFor(code);

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "store/testing/test_db.h"
 #include "common/testing/subprocess.h"
+#include "common/testing/test_pki.h"
 
 extern char** environ;
 
@@ -105,6 +106,11 @@ Result RunBinary(const std::string& binary, const std::vector<std::string>& args
   return r;
 }
 
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 std::string ArgsText(const std::vector<std::string>& args) {
   std::string s;
   for (const std::string& a : args) absl::StrAppend(&s, " ", a);
@@ -118,6 +124,10 @@ class SasectlE2eTest : public ::testing::Test {
     char tmpl[] = "/tmp/sasectl_e2e.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
+    // Mutual TLS as deployed: each service its certificate; sasectl the admin's, watch a reader's.
+    pki_ = std::make_unique<sase::testing::TestPki>(dir_ + "/pki");
+    admin_cert_ = pki_->Issue("admin", sase::testing::SpiffeId("admin/e2e"));
+    reader_cert_ = pki_->Issue("reader", sase::testing::SpiffeId("reader/e2e"));
     setenv("SASE_E2E_KEK", kKek, 1);
     const int sw_port = sase::testing::FreePort();
     const int dir_port = sase::testing::FreePort();
@@ -126,6 +136,9 @@ class SasectlE2eTest : public ::testing::Test {
                                         "--pg_dsn=" + db_->dsn(), "--kek_env=SASE_E2E_KEK",
                                         "--public_host=sase.example.test"};
     sw_argv.insert(sw_argv.end(), sync_worker_extra_.begin(), sync_worker_extra_.end());
+    for (std::string& f : pki_->Flags(pki_->Issue("sync-worker", sase::testing::SpiffeId("sync-worker")))) {
+      sw_argv.push_back(std::move(f));
+    }
     sync_worker_ = std::make_unique<sase::testing::Subprocess>(sw_argv, dir_ + "/sync_worker.log");
     dir_port_ = dir_port;
     StartDirectory();
@@ -136,11 +149,19 @@ class SasectlE2eTest : public ::testing::Test {
   }
 
   void StartDirectory() {
+    std::vector<std::string> argv = {sase::testing::BinaryPath("services/directory/directory"),
+                                     absl::StrCat("--listen_addr=127.0.0.1:", dir_port_), "--metrics_addr=127.0.0.1:0",
+                                     "--pg_dsn=" + db_->dsn(), "--poll_interval_ms=100"};
+    for (std::string& f : pki_->Flags(pki_->Issue("directory", sase::testing::SpiffeId("directory")))) {
+      argv.push_back(std::move(f));
+    }
     directory_ = std::make_unique<sase::testing::Subprocess>(
-        std::vector<std::string>{sase::testing::BinaryPath("services/directory/directory"),
-                                 absl::StrCat("--listen_addr=127.0.0.1:", dir_port_), "--metrics_addr=127.0.0.1:0",
-                                 "--pg_dsn=" + db_->dsn(), "--poll_interval_ms=100"},
-        absl::StrCat(dir_, "/directory.", ++directory_starts_, ".log"));
+        std::move(argv), absl::StrCat(dir_, "/directory.", ++directory_starts_, ".log"));
+  }
+
+  // sasectl's flags presenting `cert`.
+  std::vector<std::string> TlsFlags(const sase::testing::TestCert& cert) const {
+    return {"--tls-cert", cert.cert_file, "--tls-key", cert.key_file, "--tls-ca", pki_->ca_file()};
   }
 
   void TearDown() override {
@@ -154,6 +175,9 @@ class SasectlE2eTest : public ::testing::Test {
     env.emplace("SASE_DIRECTORY_ADDR", dir_addr_);
     env.emplace("SASE_TENANT", "demo");
     env.emplace("SASE_APP_SECRET", "");
+    env.emplace("SASE_TLS_CERT_FILE", admin_cert_.cert_file);
+    env.emplace("SASE_TLS_KEY_FILE", admin_cert_.key_file);
+    env.emplace("SASE_TLS_CA_FILE", pki_->ca_file());
     Result r = RunBinary(sase::testing::BinaryPath("tools/sasectl/sasectl"), args, env, dir_);
     // Whatever the command, no secret ever reaches the terminal.
     for (const char* secret : {kAppSecret, kAesKey, kToken}) {
@@ -181,6 +205,8 @@ class SasectlE2eTest : public ::testing::Test {
 
   std::unique_ptr<store::testing::TestDatabase> db_;
   std::string dir_;
+  std::unique_ptr<sase::testing::TestPki> pki_;
+  sase::testing::TestCert admin_cert_, reader_cert_;
   std::vector<std::string> sync_worker_extra_;  // set before SetUp by derived fixtures
   std::unique_ptr<sase::testing::Subprocess> sync_worker_, directory_;
   std::string sw_addr_, dir_addr_;
@@ -262,6 +288,33 @@ TEST_F(SasectlE2eTest, IdentitySourcesAndExtendedFields) {
   EXPECT_EQ(Cli({"idp", "get", idp}).code, 3);
 }
 
+// The certificate decides what sasectl may do: a reader reads the directory but not the admin
+// API; without certificates sasectl cannot connect, and says which flags it lacks.
+TEST_F(SasectlE2eTest, TheCertificateDecidesWhatSasectlMayDo) {
+  LoadDemo("demo-dingtalk", 3);
+  nlohmann::json sources = Json({"idp", "list"});  // the admin's certificate
+  ASSERT_EQ(sources["identity_sources"].size(), 1u);
+  const std::string idp = sources["identity_sources"][0]["idp_id"];
+  Result denied = Cli({"idp", "list"}, {{"SASE_TLS_CERT_FILE", reader_cert_.cert_file},
+                                        {"SASE_TLS_KEY_FILE", reader_cert_.key_file}});
+  EXPECT_EQ(denied.code, 1) << denied.err;
+  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED: spiffe://sase.internal/reader/e2e may not call "
+                                    "/sase.dingtalk.v1.IdentitySourceService/ListIdentitySources"));
+  Result users = Cli({"user", "list", "--idp", idp}, {{"SASE_TLS_CERT_FILE", reader_cert_.cert_file},
+                                                                 {"SASE_TLS_KEY_FILE", reader_cert_.key_file}});
+  EXPECT_EQ(users.code, 0) << users.err;
+  EXPECT_THAT(users.out, HasSubstr("u0002"));
+
+  Result plaintext = Cli({"idp", "list"}, {{"SASE_TLS_CERT_FILE", ""}, {"SASE_TLS_KEY_FILE", ""}, {"SASE_TLS_CA_FILE", ""}});
+  EXPECT_EQ(plaintext.code, 1);
+  EXPECT_THAT(plaintext.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(plaintext.err, HasSubstr("does it need --tls-cert, --tls-key and --tls-ca?"));
+
+  Result half = Cli({"idp", "list"}, {{"SASE_TLS_CA_FILE", ""}});
+  EXPECT_EQ(half.code, 2);
+  EXPECT_THAT(half.err, HasSubstr("--tls-ca is needed too"));
+}
+
 TEST_F(SasectlE2eTest, DirectoryQueriesAndWatch) {
   LoadDemo("demo-dingtalk", 30);
   nlohmann::json sources = Json({"idp", "list"});
@@ -308,8 +361,9 @@ TEST_F(SasectlE2eTest, DirectoryQueriesAndWatch) {
   // watch --json from the start: one JSON object per line, increasing seq, until SIGTERM.
   const std::string log = dir_ + "/watch.log";
   auto watch = std::make_unique<sase::testing::Subprocess>(
-      std::vector<std::string>{sase::testing::BinaryPath("tools/sasectl/sasectl"), "--directory", dir_addr_,
-                               "--tenant", "demo", "--json", "watch", "--after", "0"},
+      Concat({sase::testing::BinaryPath("tools/sasectl/sasectl"), "--directory", dir_addr_, "--tenant", "demo", "--json",
+              "watch", "--after", "0"},
+             TlsFlags(reader_cert_)),
       log);
   auto count_lines = [&] {
     std::string text = ReadAll(log);
@@ -350,8 +404,9 @@ TEST_F(SasectlE2eTest, WatchFromNowResumesAcrossADirectoryRestartBeforeAnyChange
   LoadDemo("demo-dingtalk", 30);
   const std::string log = dir_ + "/watch-now.log";
   auto watch = std::make_unique<sase::testing::Subprocess>(
-      std::vector<std::string>{sase::testing::BinaryPath("tools/sasectl/sasectl"), "--directory", dir_addr_,
-                               "--tenant", "demo", "--json", "watch", "--from-now"},
+      Concat({sase::testing::BinaryPath("tools/sasectl/sasectl"), "--directory", dir_addr_, "--tenant", "demo", "--json",
+              "watch", "--from-now"},
+             TlsFlags(reader_cert_)),
       log);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the stream is open (real process)
   ASSERT_TRUE(watch->Running()) << ReadAll(log);
@@ -395,11 +450,11 @@ class SasectlLoginE2eTest : public SasectlE2eTest {
     SasectlE2eTest::SetUp();
     if (HasFatalFailure()) return;
     ingress_ = std::make_unique<sase::testing::Subprocess>(
-        std::vector<std::string>{sase::testing::BinaryPath("services/ingress/ingress"), "--listen_addr=127.0.0.1:0",
-                                 "--metrics_addr=127.0.0.1:0", "--sync_worker_addr=" + sw_addr_,
-                                 "--dingtalk_authorize_url=" + sim_url_ + "/oauth2/auth",
-                                 "--dingtalk_jsapi_script_url=" + sim_url_ + "/dingtalk.open.js",
-                                 "--login_jwks_cache_s=0"},
+        Concat({sase::testing::BinaryPath("services/ingress/ingress"), "--listen_addr=127.0.0.1:0",
+                "--metrics_addr=127.0.0.1:0", "--sync_worker_addr=" + sw_addr_,
+                "--dingtalk_authorize_url=" + sim_url_ + "/oauth2/auth",
+                "--dingtalk_jsapi_script_url=" + sim_url_ + "/dingtalk.open.js", "--login_jwks_cache_s=0"},
+               pki_->Flags(pki_->Issue("ingress", sase::testing::SpiffeId("ingress")))),
         dir_ + "/ingress.log");
     const int http_port = ingress_->WaitForLoggedInt("http_port");
     ASSERT_GT(http_port, 0) << ingress_->Log();

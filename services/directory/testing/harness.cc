@@ -43,7 +43,8 @@ absl::StatusOr<std::unique_ptr<DirectoryHarness>> DirectoryHarness::Create(const
   // One registry for the whole process: GrpcServerHost caches its metric families per registry
   // address and does not keep the registry alive.
   static const auto* registry = new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
-  auto host = common::GrpcServerHost::Start("127.0.0.1:0", {h->service_.get()}, *registry);
+  auto host = common::GrpcServerHost::Start("127.0.0.1:0", {h->service_.get()}, *registry,
+                                            common::GrpcSecurity::Plaintext());
   if (!host.ok()) return host.status();
   h->host_ = std::move(*host);
   h->channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", h->host_->port()), grpc::InsecureChannelCredentials());

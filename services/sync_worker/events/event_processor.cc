@@ -80,7 +80,9 @@ absl::StatusOr<EventWrites> KeepInScope(Refetched fetched, ScopeCheck& scope, co
     pd.set_department_id(d.dept_id);
     pd.set_name(d.name);
     pd.set_parent_id(d.parent_id);
+    // department/get carries order and the managers (a full sync's listsub does not).
     pd.set_order(d.order);
+    pd.mutable_manager_userids()->Assign(d.dept_manager_userid_list.begin(), d.dept_manager_userid_list.end());
     out.upsert_depts.push_back(std::move(pd));
   }
   for (const auto& [u, m] : fetched.users) {

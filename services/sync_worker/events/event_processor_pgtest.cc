@@ -186,6 +186,57 @@ TEST_F(EventProcessorPgTest, EventsKeepAndUpdateTheUsersDepartmentsAndLeadership
   EXPECT_EQ(UserField(a, "dept_ids"), "{1}");
 }
 
+// department/get carries the order and the managers (dept_manager_userid_list) and user/get the
+// manager_userid, none of which a full sync's list calls return: a department or user event
+// stores them as DingTalk has them now, clearing what DingTalk no longer has.
+TEST_F(EventProcessorPgTest, EventsStoreTheDepartmentOrderAndManagersAndTheUsersManager) {
+  nlohmann::json org = Org();
+  const std::string a = org["users"][0]["userid"], b = org["users"][1]["userid"];
+  const int64_t d = org["departments"][1]["dept_id"];
+  auto post = [this](const std::string& path, const nlohmann::json& body) {
+    auto r = admin_->Post(path, body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << path << ": " << r->body;
+  };
+  post("/admin/depts/modify", {{"dept_id", d}, {"order", 42}});
+  post("/admin/users/modify",
+       {{"userid", a}, {"dept_id_list", {d}}, {"leader_in_dept", {{{"dept_id", d}, {"leader", true}}}}});
+  post("/admin/users/modify", {{"userid", b}, {"manager_userid", a}});
+  auto sim_managers = [&] {
+    const nlohmann::json now = Org();
+    for (const auto& dept : now["departments"]) {
+      if (dept["dept_id"] == d) return dept["dept_manager_userid_list"].dump();
+    }
+    return std::string("missing");
+  };
+  auto dept_field = [&](const std::string& col) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(absl::StrCat("SELECT ", col, " FROM departments WHERE idp_id = $1::uuid AND dept_id = $2"),
+                            idp_, d);
+    return r.empty() ? std::string("absent") : std::string(r[0][0].c_str());
+  };
+  const std::string managers = sim_managers();
+  ASSERT_NE(managers.find(a), std::string::npos) << managers;
+
+  Submit("org_dept_modify", "d1", {}, {d});
+  Submit("user_modify_org", "u1", {a, b});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(dept_field("sort_order"), "42");
+  EXPECT_EQ(dept_field("array_to_json(manager_userids)::text"), managers);
+  EXPECT_EQ(UserField(b, "manager_userid"), a);
+
+  // a is no longer a manager of d, b has no manager any more: the next events clear both.
+  post("/admin/users/modify", {{"userid", a}, {"leader_in_dept", {{{"dept_id", d}, {"leader", false}}}}});
+  post("/admin/users/modify", {{"userid", b}, {"manager_userid", nullptr}});
+  ASSERT_EQ(sim_managers().find(a), std::string::npos);
+  Submit("org_dept_modify", "d2", {}, {d});
+  Submit("user_modify_org", "u2", {b});
+  ASSERT_TRUE(processor_->RunOnce().ok());
+  EXPECT_EQ(dept_field("array_to_json(manager_userids)::text"), sim_managers());
+  EXPECT_EQ(UserField(b, "manager_userid"), "");
+}
+
 // A source synced for one subtree only: events apply what a full sync of that scope would hold.
 // Departments and users outside stay out, and whoever moves out of the subtree leaves the directory.
 TEST_F(EventProcessorPgTest, EventsRespectTheSyncScope) {

@@ -20,7 +20,9 @@ absl::Status ApplySink::Departments(const std::vector<dingtalk::v1::Department>&
   if (absl::Status s = Finish(); !s.ok()) return s;
   if (rs_.cancel.load()) return absl::CancelledError("cancelled");
   const absl::Time t0 = absl::Now();
-  absl::StatusOr<store::WriteResult> w = writer_.UpsertDepartments(tenant_, idp_, batch, origin_);
+  // department/listsub carries neither order nor managers: what department events stored is kept.
+  absl::StatusOr<store::WriteResult> w = writer_.UpsertDepartments(
+      tenant_, idp_, batch, origin_, store::DepartmentUpsertOptions{.keep_stored_order_and_managers = true});
   dept_busy_ += absl::Now() - t0;
   ++dept_calls_;
   if (!w.ok()) return w.status();
@@ -81,7 +83,9 @@ void ApplySink::WriterLoop() {
 
 absl::Status ApplySink::WriteUsers(const std::vector<dingtalk::v1::User>& batch) {
   const absl::Time t0 = absl::Now();
-  absl::StatusOr<store::WriteResult> w = writer_.UpsertUsers(tenant_, idp_, batch, origin_);
+  // v2/user/list carries no manager_userid: what user events (user/get) stored is kept.
+  absl::StatusOr<store::WriteResult> w =
+      writer_.UpsertUsers(tenant_, idp_, batch, origin_, store::UserUpsertOptions{.keep_stored_manager = true});
   user_busy_ += absl::Now() - t0;
   ++user_calls_;
   if (!w.ok()) return w.status();

@@ -29,6 +29,7 @@
 #include "sync_worker/admin/identity_source_service.h"
 #include "sync_worker/admin/sync_service.h"
 #include "sync_worker/events/event_inbox.h"
+#include "sync_worker/events/event_processor.h"
 #include "sync_worker/full_sync/sync_engine.h"
 #include "sync_worker/source/source_probe.h"
 #include "sync_worker/testing/service_test_fixture.h"
@@ -422,6 +423,91 @@ TEST_F(FullSyncTest, DirectoryEqualsSimulatorAndUnchangedResyncWritesNothing) {
 
 // User batches are written on a writer thread while the next is fetched: a write that fails midway
 // fails the run (no hang, no later batch written) and leaves the batches committed before it.
+// v2/user/list carries no manager_userid and department/listsub neither order nor the managers:
+// what the event re-fetches (user/get, department/get) stored survives a full sync, which counts
+// no change for fields it cannot know.
+TEST_F(FullSyncTest, FullSyncKeepsWhatOnlyUserGetAndDepartmentGetCarry) {
+  StartSim();
+  StartServices();
+  const std::string idp = CreateSource();
+  pb::SyncRun first = SyncOnce(idp);
+  ASSERT_EQ(first.state(), pb::SUCCEEDED) << first.failure_reason();
+  json org = SimGet("/admin/org");
+  std::string userid, manager;
+  for (const auto& u : org["users"]) {
+    if (!Str(u, "manager_userid").empty()) {
+      userid = Str(u, "userid");
+      manager = Str(u, "manager_userid");
+      break;
+    }
+  }
+  ASSERT_FALSE(userid.empty()) << "the simulated organisation has users with a manager";
+  int64_t dept = 0, order = 0;
+  std::vector<std::string> managers;
+  for (const auto& d : org["departments"]) {
+    if (d.value("order", 0) > 0 && !d["dept_manager_userid_list"].empty()) {
+      dept = d["dept_id"].get<int64_t>();
+      order = d["order"].get<int64_t>();
+      managers = d["dept_manager_userid_list"].get<std::vector<std::string>>();
+      break;
+    }
+  }
+  ASSERT_NE(dept, 0) << "the simulated organisation has a department with an order and managers";
+  auto text = [&](const std::string& sql) {
+    pqxx::connection c(db_->dsn());
+    pqxx::read_transaction tx(c);
+    pqxx::result r = tx.exec(sql);
+    return r.empty() || r[0][0].is_null() ? std::string() : std::string(r[0][0].c_str());
+  };
+  const std::string user_sql =
+      absl::StrCat("SELECT manager_userid FROM users WHERE idp_id = '", idp, "' AND dingtalk_userid = '", userid, "'");
+  const std::string order_sql =
+      absl::StrCat("SELECT sort_order FROM departments WHERE idp_id = '", idp, "' AND dept_id = ", dept);
+  const std::string managers_sql =
+      absl::StrCat("SELECT array_to_json(manager_userids)::text FROM departments WHERE idp_id = '", idp,
+                   "' AND dept_id = ", dept);
+  EXPECT_EQ(text(user_sql), "") << "v2/user/list does not carry manager_userid";
+  EXPECT_EQ(text(managers_sql), "[]") << "department/listsub does not carry the managers";
+
+  // Events re-fetch the user and the department.
+  prometheus::Registry events_registry;
+  EventProcessor processor(*pool_, *clients_, events_registry, common::SystemClock(),
+                           EventProcessorOptions{.batch = 50, .max_attempts = 3,
+                                                 .breaker_pause = absl::ZeroDuration()});
+  auto submitted = inbox_->Submit(kTenant, idp,
+                                  {InboxEvent{"m1", "user_modify_org", 1, {userid}, {}, "{}"},
+                                   InboxEvent{"d1", "org_dept_modify", 1, {}, {dept}, "{}"}});
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  auto handled = processor.RunOnce();
+  ASSERT_TRUE(handled.ok()) << handled.status();
+  EXPECT_EQ(*handled, 2);
+  EXPECT_EQ(text(user_sql), manager);
+  EXPECT_EQ(text(order_sql), std::to_string(order));
+  EXPECT_EQ(text(managers_sql), json(managers).dump());
+  const int64_t changes = Count("SELECT count(*) FROM change_log");
+
+  // A full sync keeps them and writes nothing: nothing it can see has changed.
+  pb::SyncRun again = SyncOnce(idp);
+  ASSERT_EQ(again.state(), pb::SUCCEEDED) << again.failure_reason();
+  EXPECT_EQ(again.counts().users_created() + again.counts().users_updated(), 0);
+  EXPECT_EQ(again.counts().departments_created() + again.counts().departments_updated(), 0);
+  EXPECT_EQ(text(user_sql), manager);
+  EXPECT_EQ(text(order_sql), std::to_string(order));
+  EXPECT_EQ(text(managers_sql), json(managers).dump());
+  EXPECT_EQ(Count("SELECT count(*) FROM change_log"), changes);
+  // No enrichment: the sync made no user/get or department/get call per user or department.
+  EXPECT_LT(again.counts().api_calls(), 200 / 2);
+  ExpectDirectoryMatchesSim(idp);
+
+  // A change the list call does carry is written, and the row keeps its manager.
+  SimPost("/admin/users/modify", {{"userid", userid}, {"title", "新职位"}});
+  pb::SyncRun third = SyncOnce(idp);
+  ASSERT_EQ(third.state(), pb::SUCCEEDED) << third.failure_reason();
+  EXPECT_EQ(third.counts().users_updated(), 1);
+  EXPECT_EQ(text(user_sql), manager);
+  EXPECT_EQ(Count("SELECT count(*) FROM change_log"), changes + 1);
+}
+
 TEST_F(FullSyncTest, FailedUserWriteFailsTheRun) {
   StartSim();
   StartServices();

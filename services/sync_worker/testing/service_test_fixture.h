@@ -143,7 +143,8 @@ class ServiceTest : public StoreTest {
     runs_ = std::make_unique<store::SyncRunRepository>(*pool_);
     sync_service_ = std::make_unique<SyncServiceImpl>(*sources_, *inbox_, *runs_, *engine_);
     auto host =
-        common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry());
+        common::GrpcServerHost::Start("127.0.0.1:0", {idsrc_service_.get(), sync_service_.get()}, TestRegistry(),
+                                      common::GrpcSecurity::Plaintext());
     ASSERT_TRUE(host.ok()) << host.status();
     host_ = std::move(*host);
     auto channel =
