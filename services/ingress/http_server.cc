@@ -82,6 +82,9 @@ struct HttpServer::Core {
   std::atomic<bool> draining{false};
   std::mutex mu;
   std::condition_variable cv;
+  // Set by Stop() once the requests in progress have answered: a request read after that is not
+  // handed to the handler, which could keep its responder past the server's lifetime. Guarded by mu.
+  bool handlers_closed = false;
   // Declared last, destroyed first: sessions still queued in it are destroyed while the counters
   // above are alive.
   asio::io_context ioc;
@@ -147,6 +150,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       }
       return Close();
     }
+    bool admitted = false;
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      admitted = !core_->handlers_closed;
+      if (admitted) core_->pending.fetch_add(1);  // Stop() waits for it
+    }
+    if (!admitted) return Refuse(503, "shutting_down");
     ++requests_;
     http::request<http::string_body> msg = parser_->release();
     keep_alive_ = msg.keep_alive() && requests_ < core_->options.keep_alive_max_requests && !core_->draining.load();
@@ -159,7 +169,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     req.body = std::move(msg.body());
     if (auto a = msg.find(http::field::accept); a != msg.end()) req.accept = std::string(a->value());
     if (auto ct = msg.find(http::field::content_type); ct != msg.end()) req.content_type = std::string(ct->value());
-    core_->pending.fetch_add(1);
     core_->handler(req, HttpResponder(shared_from_this()));
   }
 
@@ -318,7 +327,9 @@ void HttpServer::Stop() {
   {
     std::unique_lock<std::mutex> lock(c.mu);
     c.cv.wait(lock, [&c] { return c.pending.load() == 0; });
+    c.handlers_closed = true;  // later requests get 503 (OnRead)
   }
+  if (c.options.on_handlers_closed) c.options.on_handlers_closed();
   for (int i = 0; i < 1000 && c.writing.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   c.work.reset();
   c.ioc.stop();

@@ -87,6 +87,10 @@ struct HttpServerOptions {
   // A request refused before reaching the handler: status (400, 413, 431, 503), a reason code and
   // the request path when known.
   std::function<void(int status, std::string_view reason, std::string_view path)> on_refused;
+  // Called by Stop() on its own thread once the requests in progress have answered and later
+  // ones are refused, before it waits for the last writes: the event loop still runs. Lets a
+  // test act in that window without guessing at it with sleeps.
+  std::function<void()> on_handlers_closed;
 };
 
 class HttpServer {
@@ -99,7 +103,8 @@ class HttpServer {
   // Binds host:port (0 picks one) and starts the event-loop threads. Returns the bound port.
   absl::StatusOr<int> Start(const std::string& host, int port);
   // Stops accepting, waits for the handlers still working on a request to answer (each is
-  // bounded by its own deadline), writes those replies, then closes every connection.
+  // bounded by its own deadline), writes those replies, then closes every connection. A request
+  // read after that wait gets 503 "shutting_down" and never reaches the handler.
   void Stop();
 
   int connections() const;

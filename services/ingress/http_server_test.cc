@@ -331,5 +331,65 @@ TEST(HttpServerStopTest, StopWhileConnectionsArriveIsClean) {
   }
 }
 
+// A request read once Stop() has waited for the requests in progress must not reach the handler:
+// nothing waits for it any more, so a handler that answers later (a push waiting for its commit)
+// would answer through a session of a destroyed server (ASan: heap-use-after-free in
+// HttpSession::Reply). It gets 503 instead. The request is sent from on_handlers_closed, inside
+// Stop() at exactly that point, and answered before Stop() goes on.
+TEST(HttpServerStopTest, RequestReadAfterTheDrainIsRefusedNotHandled) {
+  std::mutex mu;
+  std::vector<HttpResponder> held;  // requests the handler got during Stop(): none
+  std::vector<Refusal> refusals;
+  std::unique_ptr<RawConn> late;
+  std::string reply;
+  bool hook_ran = false;
+  HttpServerOptions o;
+  o.on_refused = [&](int status, std::string_view reason, std::string_view path) {
+    std::lock_guard<std::mutex> lock(mu);
+    refusals.push_back({status, std::string(reason), std::string(path)});
+  };
+  o.on_handlers_closed = [&] {
+    hook_ran = true;
+    late->Send("GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+    reply = late->Read("shutting_down");
+  };
+  auto server = std::make_unique<HttpServer>(std::move(o), [&](HttpRequest&, HttpResponder respond) {
+    std::lock_guard<std::mutex> lock(mu);
+    held.push_back(std::move(respond));
+  });
+  auto port = server->Start("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.status();
+  late = std::make_unique<RawConn>(*port);
+  ASSERT_TRUE(late->connected());
+  // Accepted (and reading) before Stop(), or it would be refused at the acceptor instead.
+  for (int i = 0; i < 5000 && server->connections() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(server->connections(), 1);
+  std::promise<void> stopped;
+  std::thread stopper([&] {
+    server->Stop();
+    stopped.set_value();
+  });
+  if (stopped.get_future().wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "Stop() is waiting for the late request";
+    std::lock_guard<std::mutex> lock(mu);
+    held.clear();  // answer it, so that Stop() returns
+  }
+  stopper.join();
+  EXPECT_TRUE(hook_ran);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 503"));
+  EXPECT_THAT(reply, HasSubstr("shutting_down"));
+  server.reset();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(held.empty()) << "the handler got a request nothing waits for";
+  held.clear();
+  int late_refusals = 0;
+  for (const Refusal& r : refusals) {
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.reason, "shutting_down");
+    if (r.path == "/late") ++late_refusals;
+  }
+  EXPECT_EQ(late_refusals, 1);
+}
+
 }  // namespace
 }  // namespace sase::ingress
