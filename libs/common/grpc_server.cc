@@ -161,14 +161,22 @@ class MetricsInterceptorFactory : public grpc::experimental::ServerInterceptorFa
   std::shared_ptr<RpcMetrics> metrics_;
 };
 
-// Reflection on this server only (the global plugin would put it on the plaintext health
-// listener too).
+// Decides whether a server offers reflection. Linking grpc++_reflection registers its plugin for
+// every ServerBuilder at static initialisation, which would put reflection on the plaintext health
+// listener too (and, with a second plugin added here, register it twice): drop that one, then add
+// it back only where asked.
 class ReflectionOption : public grpc::ServerBuilderOption {
  public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
   void UpdateArguments(grpc::ChannelArguments*) override {}
   void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    const std::string name = grpc::reflection::ProtoServerReflectionPlugin().name();
+    std::erase_if(*plugins, [&name](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) { return p->name() == name; });
+    if (enabled_) plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
   }
+
+ private:
+  bool enabled_;
 };
 
 }  // namespace
@@ -240,7 +248,7 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<MetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(factories));
-  builder.SetOption(std::make_unique<ReflectionOption>());
+  builder.SetOption(std::make_unique<ReflectionOption>(true));
   host->server_ = builder.BuildAndStart();
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError(
@@ -254,6 +262,7 @@ absl::StatusOr<std::unique_ptr<GrpcServerHost>> GrpcServerHost::Start(const std:
     health.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     health.AddListeningPort(health_listen_addr, grpc::InsecureServerCredentials(), &host->health_port_);
     health.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    health.SetOption(std::make_unique<ReflectionOption>(false));
     health.RegisterService(host->health_mirror_.get());
     host->health_server_ = health.BuildAndStart();
     if (host->health_server_ == nullptr || host->health_port_ == 0) {
