@@ -36,13 +36,15 @@ std::string BinaryPath(const std::string& relative) {
 }
 
 Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path) : log_path_(std::move(log_path)) {
+  // Truncated here, before the child exists: truncated by the child, a log left by an earlier
+  // process of the same name (same pid, an earlier test) could be read by WaitForLoggedInt()
+  // first, and the test would talk to that process's long-gone port.
+  const int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_ = fork();
   if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
+    if (log_fd >= 0) {
+      dup2(log_fd, 1);
+      dup2(log_fd, 2);
     }
     // Unblock signals the test runner may have blocked.
     sigset_t set;
@@ -54,6 +56,7 @@ Subprocess::Subprocess(std::vector<std::string> argv, std::string log_path) : lo
     execv(args[0], args.data());
     _exit(127);
   }
+  if (log_fd >= 0) close(log_fd);
 }
 
 Subprocess::~Subprocess() {
