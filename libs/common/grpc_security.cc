@@ -313,7 +313,13 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const GrpcSecurit
 }
 
 std::shared_ptr<grpc::Channel> MakeGrpcChannel(const std::string& target, const GrpcSecurity& s) {
-  return MakeGrpcChannel(target, s, grpc::ChannelArguments());
+  // A peer service that restarts is back within seconds: gRPC's default reconnect back-off
+  // (1 s growing to 120 s) would keep a client failing long after that, so retry every second at
+  // most.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return MakeGrpcChannel(target, s, std::move(args));
 }
 
 std::shared_ptr<grpc::Channel> MakeGrpcChannel(const std::string& target, const GrpcSecurity& s,

@@ -78,6 +78,11 @@ std::function<absl::Status()> MakeGrpcReadinessCheck(std::shared_ptr<grpc::Chann
   return [stub, timeout]() -> absl::Status {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    // Waiting for the channel (up to the deadline) is what drives a reconnect: a synchronous
+    // client has no poller of its own, and a fail-fast call returns at once, so a connection
+    // attempt to a restarted sync_worker would only progress on gRPC's 5 s backup poll, one TLS
+    // round trip at a time, and readiness would lag the backend by tens of seconds.
+    ctx.set_wait_for_ready(true);
     grpc::health::v1::HealthCheckRequest req;
     req.set_service(v1::SyncService::service_full_name());
     grpc::health::v1::HealthCheckResponse resp;
