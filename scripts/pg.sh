@@ -3,6 +3,7 @@
 #   scripts/pg.sh start DIR PORT [durable]   -> prints the DSN on stdout
 #   scripts/pg.sh stop DIR
 # "durable" keeps fsync/synchronous_commit/full_page_writes on (for benchmarks); tests run without.
+# PG_OPTS adds server options (benchmarks: -c shared_preload_libraries=pg_stat_statements).
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=$(realpath -m "${2:?directory}")
@@ -29,6 +30,7 @@ case "$cmd" in
     if [ "$mode" != durable ]; then
       opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
+    opts="$opts ${PG_OPTS:-}"
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 30 -o "$opts" start >/dev/null \
       || { cat "$dir/pg.log" >&2; exit 1; }
     as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 \
