@@ -188,5 +188,24 @@ TEST(JsonUtil, LenientScalars) {
   EXPECT_TRUE(AsObjectList(Json(3)).empty());
 }
 
+// The objects are referred to, not copied: into the array itself, or into the list's own parse
+// of JSON text; non-objects are skipped in every form.
+TEST(JsonUtil, ObjectListRefersIntoTheDocument) {
+  const Json arr = Json::parse(R"([{"a":1}, 2, {"b":2}, "x"])");
+  const ObjectList list = AsObjectList(arr);
+  ASSERT_EQ(list.size(), 2u);
+  std::vector<const Json*> got;
+  for (const Json& e : list) got.push_back(&e);
+  EXPECT_EQ(got[0], &arr[0]);
+  EXPECT_EQ(got[1], &arr[2]);
+  const Json one = Json::parse(R"({"c":3})");
+  for (const Json& e : AsObjectList(one)) EXPECT_EQ(&e, &one);
+  std::vector<int64_t> from_text;
+  for (const Json& e : AsObjectList(Json(R"( [{"d":4}, 5, {"d":6}] )"))) from_text.push_back(GetInt(e, "d").value_or(-1));
+  EXPECT_EQ(from_text, (std::vector<int64_t>{4, 6}));
+  EXPECT_EQ(AsObjectList(Json(R"({"e":7})")).size(), 1u);
+  EXPECT_TRUE(AsObjectList(Json("plain text")).empty());
+}
+
 }  // namespace
 }  // namespace sase::dingtalk::internal

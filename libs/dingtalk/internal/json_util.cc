@@ -94,20 +94,23 @@ std::vector<std::string> AsStringList(const Json& v) {
   return out;
 }
 
-std::vector<Json> AsObjectList(const Json& v) {
-  std::vector<Json> out;
-  if (v.is_array()) {
-    for (const Json& e : v) {
-      if (e.is_object()) out.push_back(e);
-    }
-    return out;
+ObjectList::ObjectList(const Json& v) {
+  if (v.is_array() || v.is_object()) {
+    Add(v);
+    return;
   }
+  owned_ = Unquote(v);
+  if (owned_.has_value()) Add(*owned_);
+}
+
+void ObjectList::Add(const Json& v) {
   if (v.is_object()) {
-    out.push_back(v);
-    return out;
+    items_.emplace_back(v);
+    return;
   }
-  if (std::optional<Json> inner = Unquote(v); inner.has_value()) return AsObjectList(*inner);
-  return out;
+  for (const Json& e : v) {
+    if (e.is_object()) items_.emplace_back(e);
+  }
 }
 
 const Json* Member(const Json& obj, std::string_view key) {
