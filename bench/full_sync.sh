@@ -51,14 +51,20 @@ for case in $CASES; do
   dsn=$(PG_OPTS="-c shared_preload_libraries=pg_stat_statements" scripts/pg.sh start "$tmp/pg" "$pgport" durable)  # fresh per run
   qps=0; [ "$case" = throttled ] && qps=20
   simport=$(free_port); grpcport=$(free_port); metport=$(free_port)
+  # Truncated here, not by the child's redirect: the readiness greps below must not find the
+  # previous run's "listening" / "serving" line before the new process has written its own.
+  : > "$tmp/sim.log"; : > "$tmp/sync_worker.log"
   "$build/tools/dingtalk_sim/dingtalk_sim" --listen=127.0.0.1:$simport --users=$USERS --departments=$DEPTS \
     --max_depth=$DEPTH --qps=$qps >"$tmp/sim.log" 2>&1 &
   simpid=$!; pids+=($simpid)
   for _ in $(seq 1 600); do grep -q listening "$tmp/sim.log" && break; sleep 0.1; done
+  # Unthrottled lifts the per-API and the process-wide caps too (dingtalk_process_qps, 400 by
+  # default, stays under DingTalk's IP ban of 500/s): otherwise it measures our own limiter.
   SASE_PG_DSN=$dsn "$build/services/sync_worker/sync_worker" --kek_env=SASE_KEK --migrate_on_start \
     --listen_addr=127.0.0.1:$grpcport --metrics_addr=127.0.0.1:$metport --sync_scheduler=false \
     --dingtalk_oapi_base=http://127.0.0.1:$simport --dingtalk_api_base=http://127.0.0.1:$simport \
-    --dingtalk_qps=$([ $qps = 0 ] && echo 1000 || echo $qps) >"$tmp/sync_worker.log" 2>&1 &
+    --dingtalk_qps=$([ $qps = 0 ] && echo 1000 || echo $qps) --dingtalk_process_qps=$([ $qps = 0 ] && echo 10000 || echo 400) \
+    >"$tmp/sync_worker.log" 2>&1 &
   swpid=$!; pids+=($swpid)
   for _ in $(seq 1 300); do grep -q 'sync_worker serving' "$tmp/sync_worker.log" && break; sleep 0.1; done
   ctl() { "$build/tools/sasectl/sasectl" --sync-worker 127.0.0.1:$grpcport --tenant bench --json --timeout 7200 "$@"; }
