@@ -13,6 +13,7 @@
 
 #include "callback/error.h"
 #include "callback/json_internal.h"
+#include "common/sha256.h"
 
 namespace sase::callback {
 namespace {
@@ -143,22 +144,11 @@ std::optional<std::int64_t> ToDeptId(const Json& v) {
   return id;
 }
 
-// Fetched once per process (see crypto.cc); deliberately never freed.
-const EVP_MD* Sha256() {
-  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-
 std::string Sha256Hex32(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (Sha256() == nullptr ||
-      EVP_Digest(data.data(), data.size(), digest, &len, Sha256(), nullptr) != 1) {
-    return std::string(32, '0');  // EVP_Digest over memory does not fail in practice
-  }
+  const std::string digest = common::Sha256(data);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
+  for (size_t i = 0; i < 16; ++i) {
     hex.push_back(kHex[digest[i] >> 4]);
     hex.push_back(kHex[digest[i] & 0x0f]);
   }

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "login/internal/encoding.h"
 #include "login/internal/secret_file.h"
 #include "login/random.h"
@@ -82,14 +83,7 @@ absl::StatusOr<std::string> Thumbprint(const std::string& x, const std::string& 
   // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
   const std::string canonical =
       absl::StrCat(R"({"crv":"P-256","kty":"EC","x":")", x, R"(","y":")", y, R"("})");
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (EVP_Digest(canonical.data(), canonical.size(), digest.data(), &len, EVP_sha256(), nullptr) !=
-      1) {
-    return absl::InternalError("SHA-256 failed");
-  }
-  return internal::Base64UrlEncode(
-      std::string_view(reinterpret_cast<const char*>(digest.data()), len));
+  return internal::Base64UrlEncode(common::Sha256(canonical));
 }
 
 }  // namespace

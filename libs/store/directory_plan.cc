@@ -5,10 +5,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/evp.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "store/directory_reader.h"
 
 namespace sase::store::dir_plan {
@@ -93,11 +93,7 @@ v1::User NormalizedContent(const v1::User& in) {
 }
 
 std::string ContentHash(const v1::User& normalized) {
-  const std::string bytes = DeterministicBytes(normalized);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  return dir_internal::ToHex(std::string(reinterpret_cast<const char*>(md), len));
+  return dir_internal::ToHex(common::Sha256(DeterministicBytes(normalized)));
 }
 
 UserPlan PlanUsers(const std::vector<const v1::User*>& users, const absl::flat_hash_map<std::string, StoredUser>& stored,
