@@ -149,8 +149,9 @@ std::string Sha256Hex32(std::string_view data) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (size_t i = 0; i < 16; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
+    const auto byte = static_cast<unsigned char>(digest[i]);  // char is signed here
+    hex.push_back(kHex[byte >> 4]);
+    hex.push_back(kHex[byte & 0x0f]);
   }
   return hex;
 }

@@ -367,4 +367,16 @@ TEST(DedupeKeyTest, FallbackTimeOnlyWhenPayloadHasNone) {
 }
 
 }  // namespace
+// Without an event id the key ends in the first 16 bytes of SHA-256 over the canonical ids, as 32
+// lowercase hex digits (a signed-char slip once made this garbage and the inbox rejected it).
+TEST(DedupeKey, LegacyKeyEndsInThirtyTwoLowercaseHexDigits) {
+  for (const char* user : {"u1", "u2", "manager4512", "\xe5\xbc\xa0\xe4\xb8\x89"}) {
+    const std::string key = ComputeDedupeKey("user_leave_org", "", 1700000000001, {user}, {1, 2});
+    ASSERT_THAT(key, ::testing::StartsWith("user_leave_org:1700000000001:"));
+    const std::string digest = key.substr(std::string("user_leave_org:1700000000001:").size());
+    EXPECT_THAT(digest, ::testing::MatchesRegex("[0-9a-f]{32}")) << user;
+  }
+  EXPECT_NE(ComputeDedupeKey("user_leave_org", "", 1, {"u1"}, {}), ComputeDedupeKey("user_leave_org", "", 1, {"u2"}, {}));
+}
+
 }  // namespace sase::callback
