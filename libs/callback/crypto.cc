@@ -11,19 +11,13 @@
 #include <utility>
 
 #include "callback/error.h"
+#include "common/c_ptr.h"
 
 namespace sase::callback {
 namespace {
 
 constexpr std::size_t kAesBlockBytes = 16;
 constexpr std::size_t kEnvelopeHeaderBytes = kRandomPrefixBytes + 4;
-
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-struct EncodeCtxDeleter {
-  void operator()(EVP_ENCODE_CTX* ctx) const { EVP_ENCODE_CTX_free(ctx); }
-};
 
 bool IsAlnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -67,7 +61,7 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text) {
     out.resize(static_cast<std::size_t>(n) - pad);
     return out;
   }
-  std::unique_ptr<EVP_ENCODE_CTX, EncodeCtxDeleter> ctx(EVP_ENCODE_CTX_new());
+  common::CPtr<EVP_ENCODE_CTX, EVP_ENCODE_CTX_free> ctx(EVP_ENCODE_CTX_new());
   if (!ctx) return MakeError(CallbackError::kInternal, "EVP_ENCODE_CTX_new failed");
   EVP_DecodeInit(ctx.get());
   int len = 0;
@@ -135,7 +129,7 @@ EVP_CIPHER_CTX* NewKeyedContext(const std::array<unsigned char, kAesKeyBytes>& k
 // of 16.
 absl::StatusOr<std::string> AesCbc(const EVP_CIPHER_CTX* keyed, std::string_view input) {
   if (keyed == nullptr) return MakeError(CallbackError::kInternal, "AES context missing");
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
+  common::CPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free> ctx(EVP_CIPHER_CTX_new());
   if (!ctx) return MakeError(CallbackError::kInternal, "EVP_CIPHER_CTX_new failed");
   if (EVP_CIPHER_CTX_copy(ctx.get(), keyed) != 1) {
     return MakeError(CallbackError::kInternal, "AES init failed");

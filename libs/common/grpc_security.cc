@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/c_ptr.h"
 #include "common/log.h"
 
 namespace sase::common {
@@ -65,22 +66,9 @@ std::optional<CallerRole> RoleNamed(std::string_view name) {
   return std::nullopt;
 }
 
-// OpenSSL objects, freed on scope exit.
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct NamesFree {
-  void operator()(GENERAL_NAMES* n) const { GENERAL_NAMES_free(n); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using BioPtr = CPtr<BIO, BIO_free_all>;
+using X509Ptr = CPtr<X509, X509_free>;
+using PkeyPtr = CPtr<EVP_PKEY, EVP_PKEY_free>;
 
 absl::StatusOr<BioPtr> OpenPem(const std::string& key, const std::string& path) {
   if (path.empty()) {
@@ -94,7 +82,7 @@ absl::StatusOr<BioPtr> OpenPem(const std::string& key, const std::string& path) 
 
 std::vector<std::string> UriSans(X509* cert) {
   std::vector<std::string> out;
-  std::unique_ptr<GENERAL_NAMES, NamesFree> names(
+  CPtr<GENERAL_NAMES, GENERAL_NAMES_free> names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (names == nullptr) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {

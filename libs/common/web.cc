@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/c_ptr.h"
 #include "nlohmann/json.hpp"
 
 namespace sase::common {
@@ -78,10 +79,6 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& p
 
 namespace {
 
-struct CurlUrlFree {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-
 std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
   char* v = nullptr;
   if (curl_url_get(u, part, &v, 0) != CURLUE_OK || v == nullptr) return std::nullopt;
@@ -93,7 +90,7 @@ std::optional<std::string> UrlPart(CURLU* u, CURLUPart part) {
 }  // namespace
 
 std::optional<UrlParts> ParseUrl(const std::string& url, bool any_scheme) {
-  std::unique_ptr<CURLU, CurlUrlFree> u(curl_url());
+  CPtr<CURLU, curl_url_cleanup> u(curl_url());
   if (u == nullptr ||
       curl_url_set(u.get(), CURLUPART_URL, url.c_str(), any_scheme ? CURLU_NON_SUPPORT_SCHEME : 0) != CURLUE_OK) {
     return std::nullopt;

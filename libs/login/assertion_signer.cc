@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/c_ptr.h"
 #include "common/sha256.h"
 #include "login/internal/encoding.h"
 #include "login/internal/secret_file.h"
@@ -31,29 +32,10 @@ namespace {
 
 constexpr std::size_t kP256Bytes = 32;
 
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* bn) const { BN_clear_free(bn); }
-};
-struct JwkDeleter {
-  void operator()(cjose_jwk_t* jwk) const { cjose_jwk_release(jwk); }
-};
-struct HeaderDeleter {
-  void operator()(cjose_header_t* h) const { cjose_header_release(h); }
-};
-struct JwsDeleter {
-  void operator()(cjose_jws_t* jws) const { cjose_jws_release(jws); }
-};
-struct CjoseStringDeleter {
-  void operator()(char* s) const { cjose_get_dealloc()(s); }
-};
+// cjose's allocator is configurable at run time: its strings go back through cjose_get_dealloc().
+void CjoseFree(char* s) { cjose_get_dealloc()(s); }
 
-using JwkPtr = std::unique_ptr<cjose_jwk_t, JwkDeleter>;
+using JwkPtr = common::CPtr<cjose_jwk_t, cjose_jwk_release>;
 
 // Encrypted PEM keys fail instead of OpenSSL prompting on the terminal.
 int RefusePassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
@@ -104,9 +86,9 @@ absl::StatusOr<std::unique_ptr<SigningKey>> LoadKey(std::string_view pem,
   if (pem.size() > static_cast<std::size_t>(INT_MAX)) {
     return absl::InvalidArgumentError(absl::StrCat(label, ": too large"));
   }
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  common::CPtr<BIO, BIO_free_all> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return absl::InternalError(absl::StrCat(label, ": BIO_new_mem_buf failed"));
-  std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
+  common::CPtr<EVP_PKEY, EVP_PKEY_free> pkey(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, RefusePassphrase, nullptr));
   ERR_clear_error();  // whatever OpenSSL queued is ours, not the next caller's
   if (!pkey) {
@@ -140,7 +122,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> LoadKey(std::string_view pem,
   const bool got = EVP_PKEY_get_bn_param(pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw_d) == 1 &&
                    EVP_PKEY_get_bn_param(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_X, &raw_x) == 1 &&
                    EVP_PKEY_get_bn_param(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &raw_y) == 1;
-  std::unique_ptr<BIGNUM, BnDeleter> d(raw_d), x(raw_x), y(raw_y);
+  common::CPtr<BIGNUM, BN_clear_free> d(raw_d), x(raw_x), y(raw_y);
   ERR_clear_error();
   if (!got) return absl::InvalidArgumentError(absl::StrCat(label, ": EC key lacks d, x or y"));
 
@@ -169,7 +151,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> LoadKey(std::string_view pem,
 
   // The published JWK is cjose's own public export (so what is published is what signs); the
   // kid is computed from its x and y, which must be the coordinates OpenSSL read.
-  std::unique_ptr<char, CjoseStringDeleter> json(cjose_jwk_to_json(jwk.get(), false, &err));
+  common::CPtr<char, CjoseFree> json(cjose_jwk_to_json(jwk.get(), false, &err));
   if (!json) {
     return absl::InternalError(
         absl::StrCat(label, ": cjose_jwk_to_json failed: ", CjoseMessage(err)));
@@ -236,9 +218,9 @@ absl::StatusOr<std::unique_ptr<AssertionSigner>> AssertionSigner::FromPem(
 }
 
 absl::StatusOr<std::unique_ptr<AssertionSigner>> AssertionSigner::Ephemeral() {
-  std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  common::CPtr<EVP_PKEY, EVP_PKEY_free> pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!pkey) return absl::InternalError("cannot generate an EC P-256 key");
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_secmem()));
+  common::CPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_secmem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return absl::InternalError("cannot encode the generated key");
   }
@@ -261,13 +243,13 @@ absl::StatusOr<std::string> AssertionSigner::Sign(const nlohmann::json& claims) 
   }
   const SigningKey& key = *keys_.front();
   cjose_err err{};
-  std::unique_ptr<cjose_header_t, HeaderDeleter> header(cjose_header_new(&err));
+  common::CPtr<cjose_header_t, cjose_header_release> header(cjose_header_new(&err));
   if (!header || !cjose_header_set(header.get(), CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &err) ||
       !cjose_header_set(header.get(), CJOSE_HDR_KID, key.kid.c_str(), &err) ||
       !cjose_header_set(header.get(), "typ", "JWT", &err)) {
     return absl::InternalError(absl::StrCat("JWS header: ", CjoseMessage(err)));
   }
-  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(
+  common::CPtr<cjose_jws_t, cjose_jws_release> jws(
       cjose_jws_sign(key.jwk.get(), header.get(), reinterpret_cast<const uint8_t*>(payload.data()),
                      payload.size(), &err));
   if (!jws) return absl::InternalError(absl::StrCat("cjose_jws_sign: ", CjoseMessage(err)));

@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/c_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -40,16 +41,7 @@ using ::testing::Not;
 constexpr char kIssuer[] = "https://login.sase.example";
 constexpr char kAudience[] = "sase-gateway";
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-struct BioDeleter {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-struct BnDeleter {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
+using PkeyPtr = common::CPtr<EVP_PKEY, EVP_PKEY_free>;
 
 PkeyPtr NewEcKey(const char* curve) {
   PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
@@ -66,7 +58,7 @@ PkeyPtr NewRsaKey() {
 enum class PemForm { kPkcs8, kSec1, kEncryptedPkcs8 };
 
 std::string ToPem(const EVP_PKEY* key, PemForm form = PemForm::kPkcs8) {
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_mem()));
+  common::CPtr<BIO, BIO_free_all> bio(BIO_new(BIO_s_mem()));
   int ok = 0;
   switch (form) {
     case PemForm::kPkcs8:
@@ -97,7 +89,7 @@ std::pair<std::string, std::string> PublicXY(const EVP_PKEY* key) {
   BIGNUM* y = nullptr;
   EXPECT_EQ(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x), 1);
   EXPECT_EQ(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y), 1);
-  std::unique_ptr<BIGNUM, BnDeleter> xp(x), yp(y);
+  common::CPtr<BIGNUM, BN_free> xp(x), yp(y);
   unsigned char xb[32], yb[32];
   EXPECT_EQ(BN_bn2binpad(x, xb, 32), 32);
   EXPECT_EQ(BN_bn2binpad(y, yb, 32), 32);

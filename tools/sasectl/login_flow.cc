@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/c_ptr.h"
 #include "common/status_macros.h"
 #include "common/web.h"
 
@@ -40,12 +41,7 @@ struct HttpReply {
   std::string location;
 };
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
+using SlistPtr = common::CPtr<curl_slist, curl_slist_free_all>;
 
 size_t OnBody(char* data, size_t size, size_t n, void* out) {
   auto* body = static_cast<std::string*>(out);
@@ -65,21 +61,21 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
 // Errors name URLs without their query or fragment: those may carry a code or a state.
 std::string WithoutQuery(const std::string& url) { return url.substr(0, url.find_first_of("?#")); }
 
-std::unique_ptr<curl_slist, SlistDeleter> Headers(const HttpCall& call) {
+SlistPtr Headers(const HttpCall& call) {
   std::vector<std::string> lines = {absl::StrCat("Accept: ", call.accept)};
   if (call.method == "POST") lines.push_back(absl::StrCat("Content-Type: ", kJson));
   curl_slist* list = nullptr;
   for (const std::string& line : lines) {
     if (curl_slist* next = curl_slist_append(list, line.c_str()); next != nullptr) list = next;
   }
-  return std::unique_ptr<curl_slist, SlistDeleter>(list);
+  return SlistPtr(list);
 }
 
 // One request; redirects are not followed.
 absl::StatusOr<HttpReply> Fetch(const HttpCall& call, double timeout_seconds) {
-  std::unique_ptr<CURL, CurlDeleter> c(curl_easy_init());
+  common::CPtr<CURL, curl_easy_cleanup> c(curl_easy_init());
   if (!c) return absl::InternalError("curl_easy_init failed");
-  std::unique_ptr<curl_slist, SlistDeleter> headers = Headers(call);
+  SlistPtr headers = Headers(call);
   HttpReply reply;
   curl_easy_setopt(c.get(), CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/c_ptr.h"
 #include "common/status_macros.h"
 #include "sasectl/table.h"
 
@@ -28,13 +29,6 @@ using nlohmann::json;
 
 constexpr int64_t kIatLeewaySeconds = 60;
 constexpr size_t kPrefixChars = 12;
-
-struct JwkDeleter {
-  void operator()(cjose_jwk_t* k) const { cjose_jwk_release(k); }
-};
-struct JwsDeleter {
-  void operator()(cjose_jws_t* j) const { cjose_jws_release(j); }
-};
 
 std::string CjoseMessage(const cjose_err& err) {
   return err.message != nullptr ? std::string(err.message) : std::string("unknown error");
@@ -162,9 +156,9 @@ absl::StatusOr<std::string> FindJwk(const std::string& jwks_json, const std::str
 // Verifies the signature with libcjose; returns the verified payload.
 absl::StatusOr<std::string> VerifySignature(const std::string& assertion, const std::string& key_json) {
   cjose_err err{};
-  std::unique_ptr<cjose_jwk_t, JwkDeleter> jwk(cjose_jwk_import(key_json.c_str(), key_json.size(), &err));
+  common::CPtr<cjose_jwk_t, cjose_jwk_release> jwk(cjose_jwk_import(key_json.c_str(), key_json.size(), &err));
   if (!jwk) return absl::InvalidArgumentError(absl::StrCat("JWKS key: ", CjoseMessage(err)));
-  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(cjose_jws_import(assertion.c_str(), assertion.size(), &err));
+  common::CPtr<cjose_jws_t, cjose_jws_release> jws(cjose_jws_import(assertion.c_str(), assertion.size(), &err));
   if (!jws) return absl::InvalidArgumentError(absl::StrCat("assertion: ", CjoseMessage(err)));
   if (!cjose_jws_verify(jws.get(), jwk.get(), &err)) {
     return absl::PermissionDeniedError("assertion: the signature does not verify");
