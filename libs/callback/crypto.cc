@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "callback/error.h"
 #include "common/c_ptr.h"
 
@@ -186,14 +187,7 @@ std::string ComputeSignature(std::string_view token, std::string_view timestamp,
   ok = ok && EVP_DigestFinal_ex(ctx, digest, &digest_len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) return std::string();  // never equal to a 40-char signature
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(digest_len * 2);
-  for (unsigned int i = 0; i < digest_len; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
+  return absl::BytesToHexString(std::string(reinterpret_cast<const char*>(digest), digest_len));
 }
 
 bool VerifySignature(std::string_view token, std::string_view timestamp, std::string_view nonce,

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "callback/error.h"
 #include "callback/json_internal.h"
 #include "common/sha256.h"
@@ -145,15 +146,7 @@ std::optional<std::int64_t> ToDeptId(const Json& v) {
 }
 
 std::string Sha256Hex32(std::string_view data) {
-  const std::string digest = common::Sha256(data);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (size_t i = 0; i < 16; ++i) {
-    const auto byte = static_cast<unsigned char>(digest[i]);  // char is signed here
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 0x0f]);
-  }
-  return hex;
+  return absl::BytesToHexString(common::Sha256(data).substr(0, 16));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
 #include "store/directory_reader.h"
@@ -93,7 +94,7 @@ v1::User NormalizedContent(const v1::User& in) {
 }
 
 std::string ContentHash(const v1::User& normalized) {
-  return dir_internal::ToHex(common::Sha256(DeterministicBytes(normalized)));
+  return absl::BytesToHexString(common::Sha256(DeterministicBytes(normalized)));
 }
 
 UserPlan PlanUsers(const std::vector<const v1::User*>& users, const absl::flat_hash_map<std::string, StoredUser>& stored,

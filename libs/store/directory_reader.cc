@@ -91,18 +91,6 @@ std::string BoolArrayLiteral(const std::vector<bool>& values) {
   return s;
 }
 
-std::string ToHex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.resize(bytes.size() * 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    auto b = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = kDigits[b >> 4];
-    out[2 * i + 1] = kDigits[b & 0xf];
-  }
-  return out;
-}
-
 v1::User UserFromRow(const pqxx::row& row, int offset) {
   v1::User u;
   auto f = [&](int i) { return row[offset + i]; };

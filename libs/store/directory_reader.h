@@ -148,7 +148,6 @@ std::string Int64ArrayLiteral(const std::vector<int64_t>& values);
 // Every element double-quoted and escaped, so any text survives.
 std::string TextArrayLiteral(const std::vector<std::string>& values);
 std::string BoolArrayLiteral(const std::vector<bool>& values);
-std::string ToHex(const std::string& bytes);
 
 }  // namespace dir_internal
 }  // namespace sase::store

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/timestamp.h"
 #include "common/validation.h"
@@ -22,7 +23,6 @@ using dir_internal::BoolArrayLiteral;
 using dir_internal::Int64ArrayLiteral;
 using dir_internal::ParseInt64Array;
 using dir_internal::TextArrayLiteral;
-using dir_internal::ToHex;
 using dir_plan::AncestorMap;
 
 constexpr int kDeparted = v1::USER_DEPARTED;
@@ -61,7 +61,7 @@ struct ChangeRows {
     seqs.push_back(seq);
     kinds.push_back(kind);
     object_ids.push_back(std::move(object_id));
-    payloads_hex.push_back(ToHex(payload.SerializeAsString()));
+    payloads_hex.push_back(absl::BytesToHexString(payload.SerializeAsString()));
   }
 };
 
